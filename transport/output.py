@@ -1,0 +1,157 @@
+"""Write a run folder: the contract's CSV files and summary.json, atomically.
+
+A run is written into a temporary folder beside its destination and moved into place only when
+every file is complete, so a run that is killed never leaves a partial folder and never
+destroys the previous run. Files are created readable by their owner only (pupil data is
+special-category personal data).
+
+Formats (columns in order; money in £ with two decimals, times in minutes with one decimal):
+
+``placements.csv``
+    pupil_id, school_id, policy, road_miles, direct_min
+``shortfall.csv`` (``nearest-suitable`` only)
+    school_id, need, demand, capacity, missing
+``routes.csv``
+    route_id, school_id, vehicle_type, has_pa (0/1), pupils (pupil ids in pickup order,
+    ``;``-separated), route_miles, annual_cost
+``stops.csv``
+    route_id, seq (1 = first pickup), pupil_id, pickup (HH:MM), ride_min
+``summary.json``
+    pupils, routes, annual_transport_cost, annual_place_cost, unplaced, unrouted,
+    parameters, and whatever the stage adds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from transport.model import PlacementResult, Route, Stop, format_hhmm
+
+PLACEMENT_COLUMNS = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
+SHORTFALL_COLUMNS = ("school_id", "need", "demand", "capacity", "missing")
+ROUTE_COLUMNS = (
+    "route_id",
+    "school_id",
+    "vehicle_type",
+    "has_pa",
+    "pupils",
+    "route_miles",
+    "annual_cost",
+)
+STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
+FILE_MODE = 0o600
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+    os.chmod(path, FILE_MODE)
+
+
+def placement_rows(result: PlacementResult) -> list[tuple[Any, ...]]:
+    return [
+        (p.pupil_id, p.school_id, p.policy, f"{p.road_miles:.2f}", f"{p.direct_min:.1f}")
+        for p in result.placements
+    ]
+
+
+def route_rows(routes: Sequence[Route]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            r.route_id,
+            r.school_id,
+            r.vehicle_type,
+            int(r.has_pa),
+            ";".join(r.pupils),
+            f"{r.route_miles:.2f}",
+            f"{r.annual_cost:.2f}",
+        )
+        for r in routes
+    ]
+
+
+def stop_rows(stops: Sequence[Stop]) -> list[tuple[Any, ...]]:
+    return [
+        (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}") for s in stops
+    ]
+
+
+def write_run(
+    out_dir: str | Path,
+    *,
+    summary: dict[str, Any],
+    placements: PlacementResult | None = None,
+    routes: Sequence[Route] | None = None,
+    stops: Sequence[Stop] | None = None,
+    extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
+) -> Path:
+    """Write a run folder atomically and return its path.
+
+    Parameters
+    ----------
+    out_dir
+        The run folder; an existing one is replaced only once the new one is complete.
+    summary
+        The JSON-able summary.
+    placements, routes, stops
+        Results to write as the contract's CSV files (each optional).
+    extra
+        More CSV files: ``{file_name: (columns, rows)}``.
+    """
+    target = Path(out_dir).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        if placements is not None:
+            _write_csv(tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements))
+            if placements.shortfall:
+                _write_csv(
+                    tmp / "shortfall.csv",
+                    SHORTFALL_COLUMNS,
+                    [
+                        (s.school_id, s.need, s.demand, s.capacity, s.missing)
+                        for s in placements.shortfall
+                    ],
+                )
+        if routes is not None:
+            _write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes))
+        if stops is not None:
+            _write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops))
+        for name, (columns, rows) in (extra or {}).items():
+            _write_csv(tmp / name, columns, rows)
+        summary_path = tmp / "summary.json"
+        summary_path.write_text(
+            json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
+        )
+        os.chmod(summary_path, FILE_MODE)
+        os.chmod(tmp, 0o700)
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``; an existing ``target`` survives until the move is done."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    old.rmdir()
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

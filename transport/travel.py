@@ -1,0 +1,104 @@
+"""Travel models: road miles and minutes between points, as matrices.
+
+Placement and routing ask a :class:`TravelModel` for :class:`TravelMatrix` objects and never
+look behind it, so the default crow-fly model of the contract and a road-network backend are
+interchangeable.
+
+Points are given as an ``(n, 2)`` array of ``(lat, lon)`` in WGS84 decimal degrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from transport.model import Pupil, School, TravelParams
+
+EARTH_RADIUS_MILES = 3958.7613
+
+
+@dataclass(frozen=True)
+class TravelMatrix:
+    """Road miles and minutes from each origin (rows) to each destination (columns)."""
+
+    miles: np.ndarray
+    minutes: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.miles.shape != self.minutes.shape:
+            raise ValueError("miles and minutes must have the same shape")
+
+
+@runtime_checkable
+class TravelModel(Protocol):
+    """What placement and routing need from a travel backend."""
+
+    name: str
+    dwell_min: float
+
+    def travel_matrix(self, origins: np.ndarray, destinations: np.ndarray) -> TravelMatrix:
+        """Road miles and minutes from every origin to every destination."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """Every parameter of the model, for summary.json."""
+        ...
+
+
+def as_points(items: Sequence[Pupil | School] | np.ndarray) -> np.ndarray:
+    """An ``(n, 2)`` float array of ``(lat, lon)`` for pupils, schools or an array."""
+    if isinstance(items, np.ndarray):
+        return items.reshape(-1, 2).astype(float)
+    return np.array([(x.lat, x.lon) for x in items], dtype=float).reshape(-1, 2)
+
+
+def great_circle_miles(origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
+    """Great-circle (haversine) miles between every origin and every destination."""
+    o = np.radians(as_points(origins))
+    d = np.radians(as_points(destinations))
+    lat1 = o[:, 0][:, None]
+    lat2 = d[:, 0][None, :]
+    dlat = lat2 - lat1
+    dlon = d[:, 1][None, :] - o[:, 1][:, None]
+    a = np.sin(dlat / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+class CrowFlyModel:
+    """The contract's default model: great-circle miles × circuity at an average speed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = CrowFlyModel(TravelParams(circuity=1.3, speed_mph=25))
+    >>> m = model.travel_matrix(np.array([[51.28, 1.08]]), np.array([[51.28, 1.08]]))
+    >>> float(m.miles[0, 0]), float(m.minutes[0, 0])
+    (0.0, 0.0)
+    """
+
+    name = "crow-fly"
+
+    def __init__(self, params: TravelParams | None = None) -> None:
+        self.params = params or TravelParams()
+        self.dwell_min = self.params.dwell_min
+
+    def travel_matrix(self, origins: np.ndarray, destinations: np.ndarray) -> TravelMatrix:
+        miles = great_circle_miles(origins, destinations) * self.params.circuity
+        minutes = miles / self.params.speed_mph * 60.0
+        return TravelMatrix(miles=miles, minutes=minutes)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "circuity": self.params.circuity,
+            "speed_mph": self.params.speed_mph,
+            "dwell_min": self.params.dwell_min,
+        }
+
+
+def straight_line_miles(pupil: Pupil, school: School) -> float:
+    """Straight-line (great-circle) miles from a pupil's home to a school."""
+    return float(great_circle_miles(as_points([pupil]), as_points([school]))[0, 0])
