@@ -484,6 +484,8 @@ def validate_tables(raw: RawTables) -> Dataset:
         pupil_ids = set(pupils_t.cells("pupil_id")) - {""}
         pairs = _incompatible(_Table(raw.incompatible, "incompatible.csv", problems), pupil_ids)
     if problems:
+        order = {"schools.csv": 0, "pupils.csv": 1, "vehicles.csv": 2, "incompatible.csv": 3}
+        problems.sort(key=lambda p: (order.get(p.file, 9), p.row or 0))
         raise InputError(problems)
     return Dataset(
         schools=tuple(s for s in schools if s is not None),

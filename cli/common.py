@@ -1,0 +1,85 @@
+"""Shared option decorators and the error boundary of the command-line interface."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from transport.errors import TransportError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_BAD_INPUT = 2
+
+
+class DomainError(click.ClickException):
+    """A :class:`TransportError` rendered as ``Error: …`` with exit status 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def domain_errors(func: F) -> F:
+    """Turn the engine's own errors (and bad parameter values) into a clean exit 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TransportError as exc:
+            raise DomainError(str(exc)) from None
+        except ValueError as exc:  # parameter dataclasses reject impossible values this way
+            raise DomainError(f"invalid value: {exc}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_option(func: F) -> F:
+    return click.option(
+        "--data",
+        "data_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("data/kent"),
+        show_default=True,
+        help="Data folder holding schools.csv, pupils.csv, vehicles.csv [, incompatible.csv].",
+    )(func)
+
+
+def out_option(func: F) -> F:
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        required=True,
+        help="Run folder to write (replaced atomically when complete).",
+    )(func)
+
+
+def travel_options(func: F) -> F:
+    func = click.option(
+        "--circuity", type=float, default=None, help="Road miles per straight-line mile [1.3]."
+    )(func)
+    func = click.option("--speed-mph", type=float, default=None, help="Average speed in mph [25].")(
+        func
+    )
+    func = click.option(
+        "--dwell-min", type=float, default=None, help="Minutes added per pickup [2]."
+    )(func)
+    return func
+
+
+def run_command(group: click.Group, args: list[str] | None = None) -> int:
+    """Run the group in standalone mode and return its exit status."""
+    try:
+        group.main(args=args, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return 0

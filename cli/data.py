@@ -1,0 +1,46 @@
+"""``sen-transport data``: build the embedded synthetic data sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.common import domain_errors
+
+
+@click.group()
+def data() -> None:
+    """Build synthetic data sets (every pupil in them is synthetic)."""
+
+
+@data.command("kent")
+@click.option("--seed", type=int, default=2013, show_default=True, help="Random seed.")
+@click.option(
+    "--pupils",
+    type=click.IntRange(10, 100_000),
+    default=4200,
+    show_default=True,
+    help="Number of pupils.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder to write.",
+)
+@domain_errors
+def kent(seed: int, pupils: int, out_dir: Path) -> None:
+    """Build the synthetic Kent data set (real special schools, synthetic pupils).
+
+    \b
+    Example:
+      sen-transport data kent --seed 2013 --out data/kent
+    """
+    from transport.synthetic import build_kent_dataset, write_kent_dataset
+
+    built = build_kent_dataset(seed=seed, pupils=pupils)
+    paths = write_kent_dataset(built, out_dir)
+    for path in paths:
+        click.echo(f"Wrote {path}")

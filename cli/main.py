@@ -1,0 +1,47 @@
+"""The ``sen-transport`` command group.
+
+Each command parses its options, calls one library function and renders the result. Domain
+errors (:class:`transport.errors.TransportError`) become one clear message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.common import run_command
+from cli.data import data
+from cli.place import place
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sen-transport")
+def cli() -> None:
+    """Plan SEN home-to-school transport and price personal transport budgets.
+
+    \b
+    Typical use:
+      sen-transport place --policy nearest-suitable --data data/kent --out runs/ns
+      sen-transport solve --data data/kent --out runs/tonight
+    """
+
+
+cli.add_command(place)
+cli.add_command(data)
+
+try:  # commands of later stages register themselves here when their module exists
+    from cli.solve import solve
+
+    cli.add_command(solve)
+except ImportError:  # pragma: no cover - only while a stage is absent
+    pass
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run_command(cli))
+
+
+if __name__ == "__main__":
+    main()

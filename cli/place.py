@@ -1,0 +1,66 @@
+"""``sen-transport place``: place pupils at schools under a policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.common import data_option, domain_errors, out_option, travel_options
+from cli.render import print_placement
+from transport.jobs import place_job
+from transport.model import CostParams, Parameters, TravelParams
+from transport.placement import POLICIES
+
+
+def parameters_from_options(
+    circuity: float | None, speed_mph: float | None, dwell_min: float | None, **cost: float | None
+) -> Parameters:
+    """Parameters with the defaults, overridden by whichever options were given."""
+    travel = {
+        k: v
+        for k, v in (("circuity", circuity), ("speed_mph", speed_mph), ("dwell_min", dwell_min))
+        if v is not None
+    }
+    money = {k: v for k, v in cost.items() if v is not None}
+    return Parameters(travel=TravelParams(**travel), cost=CostParams(**money))  # type: ignore[arg-type]
+
+
+@click.command()
+@click.option(
+    "--policy",
+    type=click.Choice(POLICIES),
+    default="nearest-with-capacity",
+    show_default=True,
+    help="Placement policy.",
+)
+@data_option
+@out_option
+@travel_options
+@click.option(
+    "--est-cost-per-pupil-mile",
+    type=float,
+    default=None,
+    help="£ per pupil-mile the optimal policy assumes [1.25].",
+)
+@domain_errors
+def place(
+    policy: str,
+    data_dir: Path,
+    out_dir: Path,
+    circuity: float | None,
+    speed_mph: float | None,
+    dwell_min: float | None,
+    est_cost_per_pupil_mile: float | None,
+) -> None:
+    """Place pupils at schools under a policy and write placements.csv and summary.json.
+
+    \b
+    Example:
+      sen-transport place --policy nearest-suitable --data data/kent --out runs/ns
+    """
+    params = parameters_from_options(
+        circuity, speed_mph, dwell_min, est_cost_per_pupil_mile=est_cost_per_pupil_mile
+    )
+    summary = place_job(data_dir, out_dir, policy=policy, params=params)
+    print_placement(summary, out_dir)
