@@ -278,7 +278,7 @@ def _county_centre(lat: list[float | None], lon: list[float | None]) -> tuple[fl
         return (0.0, 0.0, math.inf)
     centre = (float(np.median(pts[:, 0])), float(np.median(pts[:, 1])))
     dist = great_circle_miles(pts, np.array([centre]))[:, 0]
-    radius = max(60.0, 2.0 * float(np.percentile(dist, 95)))
+    radius = max(60.0, 3.0 * float(np.percentile(dist, 75)))
     return centre[0], centre[1], radius
 
 
