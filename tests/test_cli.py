@@ -42,7 +42,17 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
 
 def test_travel_options_reach_the_run(tiny_dir, tmp_path):
     out = tmp_path / "run"
-    result = invoke("place", "--data", str(tiny_dir), "--out", str(out), "--circuity", "1.5", "--speed-mph", "20")
+    result = invoke(
+        "place",
+        "--data",
+        str(tiny_dir),
+        "--out",
+        str(out),
+        "--circuity",
+        "1.5",
+        "--speed-mph",
+        "20",
+    )
     assert result.exit_code == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["parameters"]["travel"]["circuity"] == 1.5
@@ -53,7 +63,9 @@ def test_bad_input_exit_2_with_every_problem(tiny_copy, tmp_path):
     (tiny_copy / "pupils.csv").write_text(
         (tiny_copy / "pupils.csv").read_text().replace("P02,", "P01,").replace(",12,SLCN", ",12,XX")
     )
-    result = CliRunner().invoke(cli, ["place", "--data", str(tiny_copy), "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        cli, ["place", "--data", str(tiny_copy), "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert "duplicate id 'P01'" in result.output and "unknown need code 'XX'" in result.output
@@ -61,12 +73,16 @@ def test_bad_input_exit_2_with_every_problem(tiny_copy, tmp_path):
 
 
 def test_impossible_option_value_exit_2(tiny_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["place", "--data", str(tiny_dir), "--out", str(tmp_path / "r"), "--circuity", "0.2"])
+    result = CliRunner().invoke(
+        cli, ["place", "--data", str(tiny_dir), "--out", str(tmp_path / "r"), "--circuity", "0.2"]
+    )
     assert result.exit_code == 2 and "circuity" in result.output
 
 
 def test_unknown_policy_exit_2(tiny_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["place", "--policy", "best", "--data", str(tiny_dir), "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        cli, ["place", "--policy", "best", "--data", str(tiny_dir), "--out", str(tmp_path)]
+    )
     assert result.exit_code == 2
 
 

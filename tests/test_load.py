@@ -8,7 +8,10 @@ def test_bom_crlf_padding_and_blank_rows_are_absorbed():
     text = "\ufeffPupil_ID , Age\r\n P1 , 7 \r\n\r\n,\r\nP2,9\r\n"
     frame = parse_csv_text(text, file="pupils.csv")
     assert list(frame.columns) == ["pupil_id", "age"]
-    assert frame.to_dict("records") == [{"pupil_id": "P1", "age": "7"}, {"pupil_id": "P2", "age": "9"}]
+    assert frame.to_dict("records") == [
+        {"pupil_id": "P1", "age": "7"},
+        {"pupil_id": "P2", "age": "9"},
+    ]
 
 
 def test_semicolon_separated_file_from_a_european_excel():

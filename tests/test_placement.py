@@ -103,7 +103,9 @@ def test_keep_respects_current_schools_and_fills_only_free_places(data):
         if p.school_id is not None:
             assert at[p.pupil_id] == p.school_id
             kept[p.school_id] += 1
-    newcomers = Counter(at[p.pupil_id] for p in data.pupils if p.school_id is None and p.pupil_id in at)
+    newcomers = Counter(
+        at[p.pupil_id] for p in data.pupils if p.school_id is None and p.pupil_id in at
+    )
     for s in data.schools:
         assert newcomers[s.school_id] <= max(0, s.capacity - kept[s.school_id])
 
@@ -111,7 +113,9 @@ def test_keep_respects_current_schools_and_fills_only_free_places(data):
 @fast
 @given(datasets())
 def test_nearest_suitable_never_farther_than_nearest_with_capacity(data):
-    ns = {p.pupil_id: p.road_miles for p in place_pupils(data, policy="nearest-suitable").placements}
+    ns = {
+        p.pupil_id: p.road_miles for p in place_pupils(data, policy="nearest-suitable").placements
+    }
     nwc = place_pupils(data, policy="nearest-with-capacity").placements
     for p in nwc:
         assert ns[p.pupil_id] <= p.road_miles + 1e-9
@@ -126,7 +130,10 @@ def test_optimal_places_at_least_as_many_and_costs_no_more(data):
     assert len(opt.placements) >= len(nwc.placements)
     if len(opt.placements) == len(nwc.placements):
         # both place the same pupils' count; the exact optimum is no dearer (pence rounding aside)
-        assert objective(data, opt, params) <= objective(data, nwc, params) + 0.01 * len(data.pupils) + 1
+        assert (
+            objective(data, opt, params)
+            <= objective(data, nwc, params) + 0.01 * len(data.pupils) + 1
+        )
 
 
 @fast
@@ -141,9 +148,14 @@ def test_results_independent_of_school_file_order(data, rnd):
             a = place_pupils(data, policy=policy)
             b = place_pupils(other, policy=policy)
             assert len(a.placements) == len(b.placements)
-            assert objective(data, a, Parameters()) == pytest.approx(objective(other, b, Parameters()))
+            assert objective(data, a, Parameters()) == pytest.approx(
+                objective(other, b, Parameters())
+            )
         else:
-            assert place_pupils(data, policy=policy).placements == place_pupils(other, policy=policy).placements
+            assert (
+                place_pupils(data, policy=policy).placements
+                == place_pupils(other, policy=policy).placements
+            )
 
 
 @settings(max_examples=40, deadline=None)
@@ -171,10 +183,27 @@ def test_optimal_matches_brute_force_assignment(data):
 
 
 def test_nearest_with_capacity_file_order_and_tie_to_lower_id():
-    base = dict(district="D", kind="special", age_min=4, age_max=19, needs=frozenset({"ASD"}), place_cost=1.0, arrive_by=540)
+    base = dict(
+        district="D",
+        kind="special",
+        age_min=4,
+        age_max=19,
+        needs=frozenset({"ASD"}),
+        place_cost=1.0,
+        arrive_by=540,
+    )
     a = School("B", "b", 51.0, 1.0, capacity=1, **base)
     b = School("A", "a", 51.0, 1.0, capacity=1, **base)  # same place: tie goes to "A"
-    kw = dict(district="D", age=8, need="ASD", school_id=None, wheelchair=False, needs_pa=False, solo=False, max_ride_min=None)
+    kw = dict(
+        district="D",
+        age=8,
+        need="ASD",
+        school_id=None,
+        wheelchair=False,
+        needs_pa=False,
+        solo=False,
+        max_ride_min=None,
+    )
     p1 = Pupil("P1", 51.1, 1.0, **kw)
     p2 = Pupil("P2", 51.1, 1.0, **kw)
     p3 = Pupil("P3", 51.1, 1.0, **kw)
@@ -195,7 +224,9 @@ def test_pupil_with_no_suitable_school_is_listed_with_reason(tiny_dir):
     young = Pupil("PY", 51.2, 1.0, "Ashford", 4, "VI", None, False, False, False, None)
     data = Dataset(data.schools, data.pupils + (young,), data.vehicles)
     result = place_pupils(data, policy="optimal")
-    assert {u.pupil_id: u.reason for u in result.unplaced}["PY"] == "no school serves need VI at age 4"
+    assert {u.pupil_id: u.reason for u in result.unplaced}[
+        "PY"
+    ] == "no school serves need VI at age 4"
 
 
 def test_shortfall_counts_missing_places_by_school_and_need(tiny_dir):
@@ -213,3 +244,28 @@ def test_shortfall_counts_missing_places_by_school_and_need(tiny_dir):
 def test_unknown_policy():
     with pytest.raises(PlacementError, match="unknown placement policy"):
         place_pupils(Dataset((), (), ()), policy="nearest")
+
+
+@fast
+@given(datasets(), st.sampled_from(["nearest-with-capacity", "nearest-suitable", "optimal"]))
+def test_new_entrants_scope_keeps_placed_pupils(data, policy):
+    result = place_pupils(data, policy=policy, scope="new-entrants")
+    check_accounting(data, result)
+    at = result.school_of
+    for p in data.pupils:
+        if p.school_id is not None:
+            assert at[p.pupil_id] == p.school_id
+    if policy != "nearest-suitable":
+        kept = Counter(p.school_id for p in data.pupils if p.school_id is not None)
+        new = Counter(
+            at[p.pupil_id] for p in data.pupils if p.school_id is None and p.pupil_id in at
+        )
+        for s in data.schools:
+            assert new[s.school_id] <= max(0, s.capacity - kept[s.school_id])
+
+
+def test_keep_equals_nearest_with_capacity_for_new_entrants(tiny_dir):
+    data = read_dataset(tiny_dir)
+    keep = place_pupils(data, policy="keep")
+    nwc = place_pupils(data, policy="nearest-with-capacity", scope="new-entrants")
+    assert keep.school_of == nwc.school_of

@@ -30,7 +30,12 @@ def test_parameters_change_the_model():
     m = model.travel_matrix(np.array([CANTERBURY]), np.array([ASHFORD]))
     crow = great_circle_miles(np.array([CANTERBURY]), np.array([ASHFORD]))[0, 0]
     assert m.minutes[0, 0] == pytest.approx(crow * 1.5 / 30 * 60)
-    assert model.describe() == {"backend": "crow-fly", "circuity": 1.5, "speed_mph": 30, "dwell_min": 3}
+    assert model.describe() == {
+        "backend": "crow-fly",
+        "circuity": 1.5,
+        "speed_mph": 30,
+        "dwell_min": 3,
+    }
 
 
 def test_model_satisfies_protocol():

@@ -121,7 +121,11 @@ def test_postcodes_geocoded_offline_and_unknown_reported(tiny_copy):
     edit(tiny_copy, "pupils.csv", pupils)
     [p] = problems_of(tiny_copy)
     assert (p.row, p.column) == (5, "postcode") and "unknown postcode" in p.message
-    edit(tiny_copy, "pupils.csv", lambda f: f.assign(postcode=f["postcode"].replace("ZZ9 9ZZ", "ct1 1aa")))
+    edit(
+        tiny_copy,
+        "pupils.csv",
+        lambda f: f.assign(postcode=f["postcode"].replace("ZZ9 9ZZ", "ct1 1aa")),
+    )
     data = read_dataset(tiny_copy)
     assert data.pupils[0].lat == pytest.approx(51.2844, abs=0.001)
     assert data.pupils[4].district == "Canterbury"

@@ -41,6 +41,7 @@ from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
 from transport.units import to_pence
 
 POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
+SCOPES = ("all", "new-entrants")
 FAR_MILES = 20.0
 
 
@@ -144,25 +145,26 @@ def _shortfall(data: Dataset, prob: _Problem, placed: list[Placement]) -> tuple[
 
 
 def _optimal(
-    data: Dataset, prob: _Problem, params: Parameters
+    data: Dataset, prob: _Problem, order: list[int], capacity: np.ndarray, params: Parameters
 ) -> tuple[list[Placement], list[Unplaced]]:
     from ortools.graph.python import min_cost_flow
 
-    n, m = prob.suitable.shape
+    m = len(prob.school_ids)
+    n = len(order)
+    idx = np.array(order, dtype=np.int64)
     cost = params.cost
     school_cost = np.array([data.school_by_id[s].place_cost for s in prob.school_ids])
-    annual = (
-        school_cost[None, :]
-        + cost.school_days * 2.0 * prob.matrix.miles * cost.est_cost_per_pupil_mile
-    )
-    pi, sj = np.nonzero(prob.suitable)
+    per_mile = cost.school_days * 2.0 * cost.est_cost_per_pupil_mile
+    suitable = prob.suitable[idx] if n else np.zeros((0, m), dtype=bool)
+    pi, sj = np.nonzero(suitable)
+    annual = school_cost[sj] + per_mile * prob.matrix.miles[idx[pi], sj] if n else np.zeros(0)
     flow = min_cost_flow.SimpleMinCostFlow()
     source, sink = n + m, n + m + 1
-    # arcs: source → pupil, pupil → school, school → sink
-    tails = np.concatenate([np.full(n, source), pi, n + np.arange(m)])
-    heads = np.concatenate([np.arange(n), n + sj, np.full(m, sink)])
-    caps = np.concatenate([np.ones(n), np.ones(len(pi)), prob.capacity]).astype(np.int64)
-    costs = np.concatenate([np.zeros(n), to_pence(annual[pi, sj]), np.zeros(m)]).astype(np.int64)
+    # arcs: source → pupil (1), pupil → suitable school (1, annual cost), school → sink (places)
+    tails = np.concatenate([np.full(n, source), pi, n + np.arange(m)]).astype(np.int64)
+    heads = np.concatenate([np.arange(n), n + sj, np.full(m, sink)]).astype(np.int64)
+    caps = np.concatenate([np.ones(n), np.ones(len(pi)), capacity]).astype(np.int64)
+    costs = np.concatenate([np.zeros(n), to_pence(annual), np.zeros(m)]).astype(np.int64)
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
     flow.set_node_supply(source, n)
     flow.set_node_supply(sink, -n)
@@ -170,12 +172,13 @@ def _optimal(
     if status != flow.OPTIMAL:
         raise PlacementError(f"the optimal placement could not be solved (status {status})")
     placed_at: dict[int, int] = {}
-    pupil_arcs = arcs[n : n + len(pi)]
-    for k in np.nonzero(flow.flows(pupil_arcs) > 0)[0]:
-        placed_at[int(pi[k])] = int(sj[k])
+    if len(pi):
+        for k in np.nonzero(flow.flows(arcs[n : n + len(pi)]) > 0)[0]:
+            placed_at[int(idx[pi[k]])] = int(sj[k])
     placed: list[Placement] = []
     unplaced: list[Unplaced] = []
-    for i, pupil in enumerate(data.pupils):
+    for i in order:
+        pupil = data.pupils[i]
         if i in placed_at:
             placed.append(_placement(prob, i, placed_at[i], pupil, "optimal"))
         elif not prob.suitable[i].any():
@@ -195,6 +198,7 @@ def place_pupils(
     data: Dataset,
     *,
     policy: str = "nearest-with-capacity",
+    scope: str = "all",
     travel: TravelModel | None = None,
     params: Parameters | None = None,
 ) -> PlacementResult:
@@ -206,6 +210,10 @@ def place_pupils(
         A validated data set.
     policy
         One of ``nearest-with-capacity``, ``nearest-suitable``, ``optimal``, ``keep``.
+    scope
+        ``all`` re-places every pupil; ``new-entrants`` lets pupils who have a school keep it
+        (as in a real September) and applies the policy to the others, in the places left.
+        ``keep`` is ``nearest-with-capacity`` with scope ``new-entrants``.
     travel
         The travel model (default: the contract's crow-fly model with ``params.travel``).
     params
@@ -221,42 +229,41 @@ def place_pupils(
         raise PlacementError(
             f"unknown placement policy {policy!r}; choose one of {', '.join(POLICIES)}"
         )
+    if scope not in SCOPES:
+        raise PlacementError(
+            f"unknown placement scope {scope!r}; choose one of {', '.join(SCOPES)}"
+        )
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
     prob = _setup(data, travel)
+    placed: list[Placement] = []
+    remaining = prob.capacity.copy()
     order = list(range(len(data.pupils)))
+    if policy == "keep" or scope == "new-entrants":
+        column = {s: j for j, s in enumerate(prob.school_ids)}
+        order = []
+        for i, pupil in enumerate(data.pupils):
+            if pupil.school_id is None:
+                order.append(i)
+                continue
+            j = column[pupil.school_id]
+            remaining[j] -= 1
+            placed.append(_placement(prob, i, j, pupil, policy))
+        remaining = np.maximum(remaining, 0)
     shortfall: tuple[Shortfall, ...] = ()
-    if policy == "nearest-with-capacity":
-        placed, unplaced = _greedy(data, prob, order, prob.capacity.copy(), policy)
+    if policy in ("nearest-with-capacity", "keep"):
+        more, unplaced = _greedy(data, prob, order, remaining, policy)
     elif policy == "nearest-suitable":
-        placed, unplaced = _greedy(
-            data, prob, order, prob.capacity.copy(), policy, use_capacity=False
-        )
-        shortfall = _shortfall(data, prob, placed)
-    elif policy == "optimal":
-        placed, unplaced = _optimal(data, prob, params)
+        more, unplaced = _greedy(data, prob, order, remaining, policy, use_capacity=False)
     else:
-        placed, unplaced = _keep(data, prob)
+        more, unplaced = _optimal(data, prob, order, remaining, params)
+    placed += more
+    if policy == "nearest-suitable":
+        shortfall = _shortfall(data, prob, placed)
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     placed.sort(key=lambda pl: rank[pl.pupil_id])
     unplaced.sort(key=lambda u: rank[u.pupil_id])
     return PlacementResult(policy, tuple(placed), tuple(unplaced), shortfall)
-
-
-def _keep(data: Dataset, prob: _Problem) -> tuple[list[Placement], list[Unplaced]]:
-    column = {s: j for j, s in enumerate(prob.school_ids)}
-    remaining = prob.capacity.copy()
-    placed: list[Placement] = []
-    new_entrants: list[int] = []
-    for i, pupil in enumerate(data.pupils):
-        if pupil.school_id is None:
-            new_entrants.append(i)
-            continue
-        j = column[pupil.school_id]
-        remaining[j] -= 1
-        placed.append(_placement(prob, i, j, pupil, "keep"))
-    more, unplaced = _greedy(data, prob, new_entrants, np.maximum(remaining, 0), "keep")
-    return placed + more, unplaced
 
 
 def summarise_placement(

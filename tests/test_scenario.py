@@ -1,0 +1,87 @@
+"""Scenario files: defaults, unknown keys and impossible values named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from transport.errors import ScenarioError
+from transport.scenario import Scenario, load_scenario, parse_scenario
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+
+
+def test_empty_scenario_is_all_defaults():
+    s = parse_scenario("", default_name="x")
+    assert s == Scenario(name="x")
+    assert s.parameters().travel.circuity == 1.3
+    assert s.placement.policy == "keep" and s.target.annual_saving == 1_500_000
+
+
+def test_values_reach_the_parameters():
+    s = parse_scenario(
+        """
+        name = "fast"
+        [placement]
+        policy = "optimal"
+        scope = "new-entrants"
+        [travel]
+        circuity = 1.4
+        speed_mph = 30
+        network = "osm"
+        graphml = "kent.graphml"
+        [cost]
+        pa_day_rate = 60
+        [routing]
+        seed = 7
+        [[capacity]]
+        needs = ["ASD", "SEMH"]
+        add = 275
+        where = "best"
+        [budgets]
+        districts = ["Ashford"]
+        """
+    )
+    p = s.parameters()
+    assert (p.travel.circuity, p.travel.speed_mph, p.cost.pa_day_rate) == (1.4, 30.0, 60.0)
+    assert s.network.network == "osm" and s.network.graphml == "kent.graphml"
+    assert s.routing.seed == 7 and s.placement.scope == "new-entrants"
+    assert s.capacity[0].needs == ("ASD", "SEMH") and s.capacity[0].add == 275
+    assert s.budgets.districts == ("Ashford",)
+
+
+@pytest.mark.parametrize(
+    "text,named",
+    [
+        ("colour = 'red'", "'colour'"),
+        ("[placement]\npolicie = 'optimal'", "placement.policie"),
+        ("[travel]\ncircuity = 0.2", "circuity"),
+        ("[placement]\npolicy = 'nearest'", "placement.policy"),
+        ("[routing]\ntime_limit_s = -1", "routing.time_limit_s"),
+        ("[routing]\nmixed_school = 'yes'", "routing.mixed_school"),
+        ("[cost]\nschool_days = 'many'", "cost.school_days"),
+        ("[[capacity]]\nadd = 5", "school_id"),
+        ("[[capacity]]\nschool_id = 'A'\nadd = -5", "negative"),
+        ("[[capacity]]\nschool_id = 'A'\nadd = 5\nwher = 'best'", "capacity[1].wher"),
+        ("[budgets]\nuptake = 2", "budgets.uptake"),
+        ("name = ", "not valid TOML"),
+    ],
+)
+def test_bad_scenarios_name_the_key(text, named):
+    with pytest.raises(ScenarioError, match=None) as err:
+        parse_scenario(text, source="bad.toml")
+    assert named in str(err.value) and "bad.toml" in str(err.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="cannot read scenario"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_shipped_scenarios_parse():
+    files = sorted(SCENARIOS.glob("*.toml"))
+    assert files, "scenarios/ ships at least the baseline"
+    for path in files:
+        s = load_scenario(path)
+        assert s.name == path.stem

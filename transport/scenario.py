@@ -1,0 +1,305 @@
+"""Scenarios: small TOML files that say which policy, prices, limits and budgets a run uses.
+
+A scenario file has optional tables; every key has a default, so an empty file is the baseline
+at 2013 prices. Unknown tables and keys are rejected with their name, and impossible values with
+the key and the reason (:class:`~transport.errors.ScenarioError`), so a typo never silently
+changes a result::
+
+    name = "nearest-suitable"
+    description = "Every pupil at the nearest suitable school, ignoring capacity"
+
+    [placement]
+    policy = "nearest-suitable"   # nearest-with-capacity | nearest-suitable | optimal | keep
+    scope = "all"                 # all | new-entrants (pupils already placed keep their school)
+
+    [[capacity]]                  # capacity changes, applied before placement
+    school_id = "119056"          # a school ...
+    add = 20                      # ... gains 20 places
+    # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most)
+
+    [prices]
+    basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
+
+    [travel]
+    network = "crow-fly"          # crow-fly | osm
+    circuity = 1.3
+    speed_mph = 25.0
+    dwell_min = 2.0
+
+    [ride]
+    primary_limit_min = 45
+    secondary_limit_min = 75
+
+    [cost]
+    school_days = 190
+    pa_day_rate = 55.0
+    est_cost_per_pupil_mile = 1.25
+
+    [routing]
+    time_limit_s = 120
+    seed = 0
+    backend = "auto"
+    mixed_school = false
+
+    [budgets]
+    rule = "kent-bands"           # kent-bands | mileage | share | bands
+    districts = ["Ashford", "Folkestone and Hythe"]
+
+    [target]
+    annual_saving = 1500000
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from transport.errors import ScenarioError
+from transport.model import CostParams, Parameters, RideParams, TravelParams
+
+PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
+SCOPES = ("all", "new-entrants")
+PRICE_BASES = ("2013", "today")
+NETWORKS = ("crow-fly", "osm")
+BACKENDS = ("auto", "ortools", "pyvrp")
+
+
+@dataclass(frozen=True)
+class PlacementSettings:
+    policy: str = "keep"
+    scope: str = "all"
+
+    def __post_init__(self) -> None:
+        _choice("placement.policy", self.policy, PLACEMENT_POLICIES)
+        _choice("placement.scope", self.scope, SCOPES)
+
+
+@dataclass(frozen=True)
+class CapacityChange:
+    """Add places: at one school, or ``add`` places for ``needs`` sited where they save most."""
+
+    add: int
+    school_id: str | None = None
+    needs: tuple[str, ...] = ()
+    where: str | None = None
+    candidates: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.add < 0:
+            raise ValueError(f"capacity.add must not be negative, got {self.add}")
+        if self.school_id is None and self.where != "best":
+            raise ValueError('a capacity change needs school_id, or needs with where = "best"')
+        if self.where not in (None, "best"):
+            raise ValueError(f'capacity.where must be "best", got {self.where!r}')
+
+
+@dataclass(frozen=True)
+class PriceSettings:
+    basis: str = "2013"
+
+    def __post_init__(self) -> None:
+        _choice("prices.basis", self.basis, PRICE_BASES)
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    network: str = "crow-fly"
+    osm_file: str | None = None
+    osm_place: str | None = None
+    graphml: str | None = None
+    peak_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        _choice("travel.network", self.network, NETWORKS)
+        if not 0.5 <= self.peak_factor <= 3.0:
+            raise ValueError(
+                f"travel.peak_factor must be between 0.5 and 3, got {self.peak_factor}"
+            )
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    time_limit_s: float = 120.0
+    seed: int = 0
+    backend: str = "auto"
+    mixed_school: bool = False
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.time_limit_s <= 0:
+            raise ValueError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
+        _choice("routing.backend", self.backend, BACKENDS)
+        if self.workers < 0:
+            raise ValueError("routing.workers must not be negative")
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """Personal transport budgets; interpreted by the pricing stage."""
+
+    rule: str = "kent-bands"
+    districts: tuple[str, ...] = ("Ashford", "Folkestone and Hythe")
+    mileage_rate: float = 0.45
+    share: float = 0.8
+    bands: tuple[tuple[float, float], ...] = ()
+    uptake: float = 0.3
+    uptake_model: str = "fixed"
+    draws: int = 1000
+    seed: int = 0
+    allow_loss: bool = False
+
+    def __post_init__(self) -> None:
+        _choice("budgets.rule", self.rule, ("kent-bands", "mileage", "share", "bands"))
+        _choice("budgets.uptake_model", self.uptake_model, ("fixed", "logistic"))
+        if not 0 <= self.uptake <= 1:
+            raise ValueError(f"budgets.uptake must be between 0 and 1, got {self.uptake}")
+        if not 0 <= self.share <= 2:
+            raise ValueError(f"budgets.share must be between 0 and 2, got {self.share}")
+        if self.mileage_rate < 0 or self.draws < 1:
+            raise ValueError("budgets.mileage_rate must be ≥ 0 and budgets.draws ≥ 1")
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    annual_saving: float = 1_500_000.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A parsed scenario: every setting of a run, defaults filled in."""
+
+    name: str = "baseline"
+    description: str = ""
+    placement: PlacementSettings = field(default_factory=PlacementSettings)
+    capacity: tuple[CapacityChange, ...] = ()
+    prices: PriceSettings = field(default_factory=PriceSettings)
+    travel: TravelParams = field(default_factory=TravelParams)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    ride: RideParams = field(default_factory=RideParams)
+    cost: CostParams = field(default_factory=CostParams)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    budgets: BudgetSettings = field(default_factory=BudgetSettings)
+    target: TargetSettings = field(default_factory=TargetSettings)
+
+    def parameters(self) -> Parameters:
+        return Parameters(travel=self.travel, ride=self.ride, cost=self.cost)
+
+
+def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _build(cls: type, table: Any, where: str, *, source: str) -> Any:
+    """Build a settings dataclass from a TOML table, naming any unknown key or bad value."""
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{source}: [{where}] must be a table")
+    names = {f.name: f for f in fields(cls)}
+    for key in table:
+        if key not in names:
+            raise ScenarioError(
+                f"{source}: unknown key {where}.{key} (known: {', '.join(sorted(names))})"
+            )
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        default = getattr(cls(), key) if _has_all_defaults(cls) else None
+        if isinstance(default, tuple) and isinstance(value, list):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        elif isinstance(default, bool) and not isinstance(value, bool):
+            raise ScenarioError(f"{source}: {where}.{key} must be true or false, got {value!r}")
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        elif default is not None and not isinstance(value, type(default)):
+            raise ScenarioError(
+                f"{source}: {where}.{key} must be a {type(default).__name__}, got {value!r}"
+            )
+        values[key] = value
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"{source}: [{where}] {exc}") from None
+
+
+def _has_all_defaults(cls: type) -> bool:
+    try:
+        cls()
+    except TypeError:
+        return False
+    return True
+
+
+def parse_scenario(
+    text: str, *, source: str = "<scenario>", default_name: str = "scenario"
+) -> Scenario:
+    """Parse scenario TOML text (a pure function: tests parse strings directly)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    known = {
+        "name",
+        "description",
+        "placement",
+        "capacity",
+        "prices",
+        "travel",
+        "ride",
+        "cost",
+        "routing",
+        "budgets",
+        "target",
+    }
+    for key in doc:
+        if key not in known:
+            listed = ", ".join(sorted(known))
+            raise ScenarioError(f"{source}: unknown key {key!r} (known: {listed})")
+    travel_table = dict(doc.get("travel", {}))
+    network_keys = {f.name for f in fields(NetworkSettings)}
+    network_table = {k: travel_table.pop(k) for k in list(travel_table) if k in network_keys}
+    capacity = doc.get("capacity", [])
+    if not isinstance(capacity, list):
+        raise ScenarioError(f"{source}: capacity must be a list of [[capacity]] tables")
+    changes = []
+    for i, table in enumerate(capacity, start=1):
+        if isinstance(table, dict):
+            table = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
+            unknown = set(table) - {f.name for f in fields(CapacityChange)}
+            if unknown:
+                raise ScenarioError(f"{source}: unknown key capacity[{i}].{sorted(unknown)[0]}")
+            if "add" not in table:
+                raise ScenarioError(f"{source}: capacity[{i}].add is required")
+            if not isinstance(table["add"], int):
+                raise ScenarioError(f"{source}: capacity[{i}].add must be a whole number")
+        try:
+            changes.append(CapacityChange(**table))
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"{source}: capacity[{i}]: {exc}") from None
+    name = doc.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(f"{source}: name must be a non-empty string")
+    return Scenario(
+        name=name,
+        description=str(doc.get("description", "")),
+        placement=_build(PlacementSettings, doc.get("placement", {}), "placement", source=source),
+        capacity=tuple(changes),
+        prices=_build(PriceSettings, doc.get("prices", {}), "prices", source=source),
+        travel=_build(TravelParams, travel_table, "travel", source=source),
+        network=_build(NetworkSettings, network_table, "travel", source=source),
+        ride=_build(RideParams, doc.get("ride", {}), "ride", source=source),
+        cost=_build(CostParams, doc.get("cost", {}), "cost", source=source),
+        routing=_build(RoutingSettings, doc.get("routing", {}), "routing", source=source),
+        budgets=_build(BudgetSettings, doc.get("budgets", {}), "budgets", source=source),
+        target=_build(TargetSettings, doc.get("target", {}), "target", source=source),
+    )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and parse a scenario file; its name defaults to the file's stem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read scenario {p}: {exc.strerror}") from None
+    return parse_scenario(text, source=p.name, default_name=p.stem)
