@@ -12,6 +12,7 @@ import click
 
 from cli.common import run_command
 from cli.data import data
+from cli.history import diff
 from cli.place import place
 
 
@@ -29,6 +30,7 @@ def cli() -> None:
 
 cli.add_command(place)
 cli.add_command(data)
+cli.add_command(diff)
 
 try:  # commands of later stages register themselves here when their module exists
     from cli.solve import solve

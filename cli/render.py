@@ -50,3 +50,19 @@ def print_placement(summary: dict[str, Any], out_dir: Path) -> None:
             f"{len(summary['unplaced'])} pupils could not be placed; reasons in summary.json"
         )
     console.print(f"Wrote {out_dir}")
+
+
+def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None:
+    counts = result.counts()
+    table = Table(title="Changes between the two runs")
+    table.add_column("change")
+    table.add_column("pupils", justify="right")
+    for kind in ("school", "route", "vehicle", "pickup", "added", "removed"):
+        table.add_row(kind, f"{counts.get(kind, 0):,}")
+    console.print(table)
+    console.print(f"{result.pupils_affected():,} of {result.pupils_compared:,} pupils affected")
+    if verbose_ids:
+        for c in result.changes:
+            console.print(f"{c.pupil_id}  {c.change}: {c.before or '—'} → {c.after or '—'}")
+    if out_file is not None:
+        console.print(f"Wrote {out_file}")

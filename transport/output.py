@@ -49,8 +49,11 @@ STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
 FILE_MODE = 0o600
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Write one CSV file, readable by its owner only."""
+    path = Path(path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(fd, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
@@ -112,9 +115,9 @@ def write_run(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         if placements is not None:
-            _write_csv(tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements))
+            write_csv(tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements))
             if placements.shortfall:
-                _write_csv(
+                write_csv(
                     tmp / "shortfall.csv",
                     SHORTFALL_COLUMNS,
                     [
@@ -123,11 +126,11 @@ def write_run(
                     ],
                 )
         if routes is not None:
-            _write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes))
+            write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes))
         if stops is not None:
-            _write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops))
+            write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops))
         for name, (columns, rows) in (extra or {}).items():
-            _write_csv(tmp / name, columns, rows)
+            write_csv(tmp / name, columns, rows)
         summary_path = tmp / "summary.json"
         summary_path.write_text(
             json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
