@@ -29,10 +29,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from transport.model import PlacementResult, Route, Stop, format_hhmm
+from transport.errors import InputError, Problem
+from transport.model import Placement, PlacementResult, Route, Stop, format_hhmm
 
 PLACEMENT_COLUMNS = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
 SHORTFALL_COLUMNS = ("school_id", "need", "demand", "capacity", "missing")
@@ -158,3 +160,82 @@ def _replace_dir(new: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """A run folder read back from its files (what a later stage or a checker starts from)."""
+
+    folder: Path
+    summary: dict[str, Any]
+    placements: tuple[Placement, ...]
+    routes: tuple[Route, ...]
+    stops: tuple[Stop, ...]
+
+
+def read_run(run_dir: str | Path) -> RunFiles:
+    """Read a run folder written by :func:`write_run` (routes and stops may be absent).
+
+    Raises
+    ------
+    InputError
+        When the folder, placements.csv or summary.json is missing or a file is malformed.
+    """
+    folder = Path(run_dir)
+    problems: list[Problem] = []
+    for name in ("placements.csv", "summary.json"):
+        if not (folder / name).exists():
+            problems.append(Problem(name, None, None, f"missing from run folder {folder}"))
+    if problems:
+        raise InputError(problems)
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        placements = tuple(
+            Placement(
+                r["pupil_id"],
+                r["school_id"],
+                r["policy"],
+                float(r["road_miles"]),
+                float(r["direct_min"]),
+            )
+            for r in _rows(folder / "placements.csv")
+        )
+        routes: tuple[Route, ...] = ()
+        stops: tuple[Stop, ...] = ()
+        if (folder / "routes.csv").exists():
+            routes = tuple(
+                Route(
+                    r["route_id"],
+                    r["school_id"],
+                    r["vehicle_type"],
+                    r["has_pa"] == "1",
+                    tuple(p for p in r["pupils"].split(";") if p),
+                    float(r["route_miles"]),
+                    float(r["annual_cost"]),
+                )
+                for r in _rows(folder / "routes.csv")
+            )
+        if (folder / "stops.csv").exists():
+            stops = tuple(
+                Stop(
+                    r["route_id"],
+                    int(r["seq"]),
+                    r["pupil_id"],
+                    _minutes(r["pickup"]),
+                    float(r["ride_min"]),
+                )
+                for r in _rows(folder / "stops.csv")
+            )
+    except (KeyError, ValueError, json.JSONDecodeError) as exc:
+        raise InputError([Problem(str(folder), None, None, f"not a readable run: {exc}")]) from None
+    return RunFiles(folder, summary, placements, routes, stops)
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _minutes(hhmm: str) -> float:
+    hours, minutes = hhmm.split(":")[:2]
+    return int(hours) * 60 + int(minutes)
