@@ -70,6 +70,53 @@ def travel_options(func: F) -> F:
     return func
 
 
+def network_options(func: F) -> F:
+    """Options choosing the travel backend: crow-fly (default) or an OpenStreetMap road graph."""
+    options = [
+        click.option(
+            "--network",
+            type=click.Choice(["crow-fly", "osm"]),
+            default="crow-fly",
+            show_default=True,
+            help="Travel model: crow-fly miles × circuity, or OpenStreetMap roads.",
+        ),
+        click.option(
+            "--osm-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="OSM XML road map (.osm, .osm.bz2) for --network osm.",
+        ),
+        click.option(
+            "--osm-place",
+            default=None,
+            metavar="NAME",
+            help='Place to download once for --network osm, e.g. "Kent, England" (online).',
+        ),
+        click.option(
+            "--graphml",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="Road graph saved by 'sen-transport graph build' for --network osm.",
+        ),
+        click.option(
+            "--peak-factor",
+            type=float,
+            default=1.0,
+            show_default=True,
+            help="Multiplies road travel times (1.2 = 20% slower than free flow).",
+        ),
+        click.option(
+            "--cache-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="Road graph and matrix cache [$SEN_TRANSPORT_CACHE or ~/.cache/sen-transport].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def run_command(group: click.Group, args: list[str] | None = None) -> int:
     """Run the group in standalone mode and return its exit status."""
     try:

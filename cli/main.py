@@ -10,8 +10,10 @@ import sys
 
 import click
 
+from cli.budgets import budgets
 from cli.common import run_command
 from cli.data import data
+from cli.graph import graph
 from cli.history import diff
 from cli.place import place
 
@@ -30,7 +32,9 @@ def cli() -> None:
 
 cli.add_command(place)
 cli.add_command(data)
+cli.add_command(graph)
 cli.add_command(diff)
+cli.add_command(budgets)
 
 try:  # commands of later stages register themselves here when their module exists
     from cli.solve import solve

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from cli.common import data_option, domain_errors, out_option, travel_options
+from cli.common import data_option, domain_errors, network_options, out_option, travel_options
 from cli.render import print_placement
 from transport.jobs import place_job
 from transport.model import CostParams, Parameters, TravelParams
+from transport.network import travel_model_from_options
 from transport.placement import POLICIES
 
 
@@ -37,6 +38,7 @@ def parameters_from_options(
 @data_option
 @out_option
 @travel_options
+@network_options
 @click.option(
     "--est-cost-per-pupil-mile",
     type=float,
@@ -51,6 +53,12 @@ def place(
     circuity: float | None,
     speed_mph: float | None,
     dwell_min: float | None,
+    network: str,
+    osm_file: Path | None,
+    osm_place: str | None,
+    graphml: Path | None,
+    peak_factor: float,
+    cache_dir: Path | None,
     est_cost_per_pupil_mile: float | None,
 ) -> None:
     """Place pupils at schools under a policy and write placements.csv and summary.json.
@@ -58,9 +66,19 @@ def place(
     \b
     Example:
       sen-transport place --policy nearest-suitable --data data/kent --out runs/ns
+      sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
     params = parameters_from_options(
         circuity, speed_mph, dwell_min, est_cost_per_pupil_mile=est_cost_per_pupil_mile
     )
-    summary = place_job(data_dir, out_dir, policy=policy, params=params)
+    travel = travel_model_from_options(
+        network=network,
+        osm_file=osm_file,
+        osm_place=osm_place,
+        graphml=graphml,
+        params=params.travel,
+        cache_dir=cache_dir,
+        peak_factor=peak_factor,
+    )
+    summary = place_job(data_dir, out_dir, policy=policy, params=params, travel=travel)
     print_placement(summary, out_dir)

@@ -66,3 +66,127 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
             console.print(f"{c.pupil_id}  {c.change}: {c.before or '—'} → {c.after or '—'}")
     if out_file is not None:
         console.print(f"Wrote {out_file}")
+
+
+def print_solve(summary: dict[str, Any], out_dir: Path) -> None:
+    """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
+    t = summary["transport"]
+    table = Table(title=f"Routes: {summary['policy']} placement", show_header=True)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("pupils", f"{summary['pupils']:,}"),
+        ("routed", f"{t['pupils_routed']:,}"),
+        ("unplaced / unrouted", f"{len(summary['unplaced']):,} / {len(summary['unrouted']):,}"),
+        ("routes", f"{summary['routes']:,}"),
+        ("pupils per route (mean)", f"{t['mean_pupils_per_route'] or 0:.2f}"),
+        ("solo routes", f"{t['solo_routes']:,}"),
+        ("passenger assistants", f"{t['passenger_assistants']:,}"),
+        ("ride, mean / max (min)", f"{t['mean_ride_min'] or 0:.1f} / {t['max_ride_min'] or 0:.1f}"),
+        (
+            "pupils riding over 45 / 75 min",
+            f"{t['pupils_over_45_min']:,} / {t['pupils_over_75_min']:,}",
+        ),
+        ("route miles (one way)", f"{t['route_miles']:,.0f}"),
+        ("annual transport cost", money(summary["annual_transport_cost"])),
+        ("cost per pupil routed", money(t["cost_per_pupil"])),
+        ("annual place cost", money(summary["annual_place_cost"])),
+    ]
+    mixed = (summary.get("routing") or {}).get("mixed_school")
+    if mixed:
+        rows.append(
+            (
+                "mixed-school routes (saving)",
+                f"{mixed['mixed_routes']:,} ({money(mixed['annual_saving'])})",
+            )
+        )
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    fleet = Table(title="Vehicles by type", show_header=True)
+    fleet.add_column("type")
+    fleet.add_column("routes", justify="right")
+    for name, count in t["vehicles_by_type"].items():
+        fleet.add_row(name, f"{count:,}")
+    console.print(fleet)
+    status = ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
+    console.print(f"Schools: {status}; solved in {summary['wall_time_s']:.0f} s")
+    if summary["unrouted"]:
+        console.print(
+            f"{len(summary['unrouted'])} pupils could not be routed; reasons in summary.json"
+        )
+    console.print(f"Wrote {out_dir}")
+
+
+def _routes(n: int) -> str:
+    return f"{n:,} route{'' if n == 1 else 's'}"
+
+
+def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
+    """Personal transport budgets: the cohort (and county-wide) figures, counts and £ only."""
+    blocks = [summary["budgets"]] + ([summary["countywide"]] if summary.get("countywide") else [])
+    target = money(summary["target"]["annual_saving"])
+    rule = summary["parameters"]["budgets"]["rule"]
+    table = Table(title=f"Personal transport budgets (rule {rule})", show_header=True)
+    table.add_column("measure")
+    for b in blocks:
+        table.add_column(b["cohort"], justify="right")
+
+    def row(label: str, fn: Any) -> None:
+        table.add_row(label, *(fn(b) for b in blocks))
+
+    def pct(x: float | None) -> str:
+        return "—" if x is None else f"{x:.1%}"
+
+    row("pupils priced", lambda b: f"{b['priced']:,}")
+    row("routes they ride", lambda b: f"{b['routes']:,}")
+    row("budgets at the rule's level (all pupils)", lambda b: money(b["budgets_at_rule_level"]))
+    row(
+        "pupils saving more than their budget",
+        lambda b: f"{b['pupils_saving_more_than_their_budget']:,}",
+    )
+    row("offers", lambda b: f"{b['offers']['offers']:,}")
+    row("expected acceptances", lambda b: f"{b['offers']['expected_acceptances']:,.1f}")
+    row("expected net saving", lambda b: money(b["offers"]["expected_net_saving"]))
+    row(
+        "simulated net saving, 5–95 %",
+        lambda b: (
+            f"{money(b['simulation']['p5_net_saving'])} – "
+            f"{money(b['simulation']['p95_net_saving'])}"
+        ),
+    )
+    row(f"probability of {target}", lambda b: pct(b["simulation"]["probability_of_target"]))
+    row(
+        f"offers needed for {target}",
+        lambda b: (
+            "—" if b["target"]["offers_needed"] is None else f"{b['target']['offers_needed']:,}"
+        ),
+    )
+    row(
+        "offers needed if every family accepts",
+        lambda b: (
+            "—"
+            if b["target"]["offers_needed_at_full_take_up"] is None
+            else f"{b['target']['offers_needed_at_full_take_up']:,}"
+        ),
+    )
+    row(f"uptake needed for {target}", lambda b: pct(b["target"]["uptake_needed"]))
+    console.print(table)
+    s = summary["savings"]
+    if s["routing_gain"] > 0:
+        console.print(
+            f"Re-planning alone would save {money(s['routing_gain'])} a year on "
+            f"{_routes(s['routes_cheaper_replanned_with_everybody'])} (not credited to budgets)"
+        )
+    if s["routes_whose_cost_does_not_recompute"]:
+        console.print(
+            f"Warning: {s['routes_whose_cost_does_not_recompute']:,} routes' costs do not "
+            "recompute from the run's parameters: do the run and the data folder match?"
+        )
+    not_priced = summary["budgets"]["not_priced"]
+    if not_priced["unplaced"] or not_priced["unrouted"]:
+        console.print(
+            f"Not priced (no route in the run): {not_priced['unplaced']:,} unplaced, "
+            f"{not_priced['unrouted']:,} unrouted; ids in summary.json"
+        )
+    console.print(f"Wrote {out_dir} (budgets.csv, budget-summary.md/.html, summary.json)")

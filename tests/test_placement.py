@@ -179,7 +179,8 @@ def test_optimal_matches_brute_force_assignment(data):
                 cost[i, k] = schools[j].place_cost + 190 * 2 * miles[i, j] * 1.25
     rows, picked = linear_sum_assignment(cost)
     best = cost[rows, picked].sum()
-    assert objective(data, opt, params) == pytest.approx(best, abs=0.01 * len(data.pupils) + 0.5)
+    # placements carry road miles to 3 decimals: up to 190 × 2 × £1.25 × 0.0005 ≈ £0.24 a pupil
+    assert objective(data, opt, params) == pytest.approx(best, abs=0.25 * len(data.pupils) + 0.5)
 
 
 def test_nearest_with_capacity_file_order_and_tie_to_lower_id():

@@ -63,3 +63,7 @@ class RoutingError(TransportError):
 
 class TravelModelError(TransportError):
     """A travel backend cannot be built or queried (for example an unreadable map file)."""
+
+
+class FarFromRoadWarning(UserWarning):
+    """A point snapped to a road node far away (by default more than 1 km): check its location."""

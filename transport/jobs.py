@@ -69,3 +69,179 @@ def place_job(
     summary = placement_summary(data, result, params=params, travel=travel)
     write_run(out_dir, summary=summary, placements=result)
     return summary
+
+
+def solve_summary(
+    data: Dataset,
+    placements: PlacementResult,
+    plan: Any,
+    *,
+    params: Parameters,
+    travel: TravelModel,
+    options: Any,
+    wall_s: float,
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """The summary.json of a solve run: contract keys first, then the plan's totals."""
+    totals = summarise_placement(data, placements, params)
+    transport = plan.summary(data, params)
+    return {
+        "stage": "solve",
+        "scenario": scenario,
+        "policy": placements.policy,
+        "data": data.source,
+        "pupils": len(data.pupils),
+        "routes": len(plan.routes),
+        "annual_transport_cost": plan.annual_transport_cost,
+        "annual_place_cost": totals["annual_place_cost"],
+        "unplaced": [u.pupil_id for u in placements.unplaced],
+        "unrouted": [u.pupil_id for u in plan.unrouted],
+        "unplaced_reasons": {u.pupil_id: u.reason for u in placements.unplaced},
+        "unrouted_reasons": {u.pupil_id: u.reason for u in plan.unrouted},
+        "pupils_routed": transport["pupils_routed"],
+        "vehicles_by_type": transport["vehicles_by_type"],
+        "passenger_assistants": transport["passenger_assistants"],
+        "mean_ride_min": transport["mean_ride_min"],
+        "max_ride_min": transport["max_ride_min"],
+        "pupils_over_45_min": transport["pupils_over_45_min"],
+        "pupils_over_75_min": transport["pupils_over_75_min"],
+        "cost_per_pupil": transport["cost_per_pupil"],
+        "transport": transport,
+        "placement": totals,
+        "school_status": dict(sorted(plan.school_status.items())),
+        "routing": plan.info,
+        "wall_time_s": round(wall_s, 2),
+        "parameters": {
+            **params.to_dict(),
+            "travel_model": travel.describe(),
+            "policy": placements.policy,
+            "routing": options.to_dict(),
+        },
+    }
+
+
+def solve_job(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    policy: str = "keep",
+    scope: str = "all",
+    params: Parameters | None = None,
+    travel: TravelModel | None = None,
+    options: Any = None,
+    progress: Any = None,
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """Read a data folder, place pupils, plan their routes and write the run folder.
+
+    Writes placements.csv, routes.csv, stops.csv and summary.json (and shortfall.csv for
+    ``nearest-suitable``). ``options`` is a :class:`transport.routing.RoutingOptions`;
+    ``progress`` receives :class:`transport.routing.ProgressEvent` objects. Returns the summary.
+    """
+    import time
+
+    from transport.routing import RoutingOptions, plan_routes
+
+    start = time.perf_counter()
+    params = params or Parameters()
+    travel = travel or CrowFlyModel(params.travel)
+    options = options or RoutingOptions()
+    data = read_dataset(data_dir)
+    placements = place_pupils(data, policy=policy, scope=scope, travel=travel, params=params)
+    plan = plan_routes(
+        data, placements, travel=travel, params=params, options=options, progress=progress
+    )
+    summary = solve_summary(
+        data,
+        placements,
+        plan,
+        params=params,
+        travel=travel,
+        options=options,
+        wall_s=time.perf_counter() - start,
+        scenario=scenario,
+    )
+    write_run(out_dir, summary=summary, placements=placements, routes=plan.routes, stops=plan.stops)
+    return summary
+
+
+def budgets_job(
+    data_dir: str | Path,
+    run_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    scenario: Any = None,
+    rule: str | None = None,
+    districts: list[str] | tuple[str, ...] | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    allow_loss: bool | None = None,
+    compare_countywide: bool = True,
+    travel: TravelModel | None = None,
+) -> dict[str, Any]:
+    """Price personal transport budgets for a cohort of a solved run and write the export.
+
+    Reads the data folder (and its optional attendance.csv) and the run folder written by
+    ``sen-transport solve``; the options override the scenario's ``[budgets]`` settings
+    (``districts`` of ``["*"]`` is county-wide); ``scenario`` is a
+    :class:`transport.scenario.Scenario` (default: every default). Writes budgets.csv,
+    budget-summary.md, budget-summary.html and summary.json to ``out_dir`` and returns the
+    summary. When the cohort is not county-wide, the summary also holds the county-wide
+    figures.
+    """
+    import time
+    from dataclasses import asdict, replace
+
+    from transport.budgets import SavingsModel, assess_cohort, read_attendance, resolve_districts
+    from transport.budgets.export import budget_summary, write_budget_run
+    from transport.budgets.savings import check_travel_backend, read_solved_run, run_parameters
+    from transport.scenario import Scenario
+
+    start = time.perf_counter()
+    scenario = scenario or Scenario()
+    overrides = {
+        "rule": rule,
+        "districts": tuple(districts) if districts is not None else None,
+        "draws": draws,
+        "seed": seed,
+        "allow_loss": allow_loss,
+    }
+    settings = replace(scenario.budgets, **{k: v for k, v in overrides.items() if v is not None})
+    run = read_solved_run(run_dir)
+    data = read_dataset(data_dir)
+    params, source = run_parameters(run.summary, scenario.parameters())
+    travel = travel or CrowFlyModel(params.travel)
+    check_travel_backend(run.summary, travel)
+    cohort = resolve_districts(settings.districts, {p.district for p in data.pupils})
+    attendance = read_attendance(data_dir, set(data.pupil_by_id))
+    savings = SavingsModel(data, run, params=params, travel=travel, seed=settings.seed)
+    common = {
+        "settings": settings,
+        "target": scenario.target.annual_saving,
+        "attendance": attendance,
+        "school_days": params.cost.school_days,
+    }
+    main = assess_cohort(data, run, savings, districts=cohort, **common)
+    county = None
+    if compare_countywide and cohort is not None:
+        county = assess_cohort(data, run, savings, districts=None, **common)
+    parameters = {
+        **params.to_dict(),
+        "parameters_from": source,
+        "travel_model": travel.describe(),
+        "budgets": asdict(settings),
+        "target": asdict(scenario.target),
+        "attendance_file": bool(attendance),
+    }
+    summary = budget_summary(
+        main,
+        county,
+        data_source=data.source,
+        run_dir=str(run_dir),
+        target=scenario.target.annual_saving,
+        savings=savings.totals(),
+        parameters=parameters,
+        wall_s=time.perf_counter() - start,
+    )
+    write_budget_run(out_dir, summary=summary, rows=main.rows())
+    return summary

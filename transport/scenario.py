@@ -43,7 +43,19 @@ changes a result::
 
     [budgets]
     rule = "kent-bands"           # kent-bands | mileage | share | bands
-    districts = ["Ashford", "Folkestone and Hythe"]
+    districts = ["Ashford", "Folkestone and Hythe"]   # ["*"] = county-wide
+    mileage_rate = 0.45           # £ a mile, × 4 legs × road miles × school days
+    share = 0.8                   # share rule: fraction of the pupil's share of route cost
+    bands = [[5, 2000], [10, 3000], [inf, 5000]]      # bands rule: [upper_miles, amount]
+    travel_saver_cost = 400.0     # deducted for ages 16-19 (an assumption to set)
+    uptake_model = "fixed"        # fixed | logistic
+    uptake = 0.3                  # fixed: probability a family accepts
+    uptake_intercept = -3.0       # logistic: a + b × budget / current cost
+    uptake_slope = 3.0
+    offer_levels = [1.0]          # multiples of the rule's budget an offer may use
+    allow_loss = false            # allow offers that may cost more than they save
+    draws = 1000
+    seed = 0
 
     [target]
     annual_saving = 1500000
@@ -137,7 +149,15 @@ class RoutingSettings:
 
 @dataclass(frozen=True)
 class BudgetSettings:
-    """Personal transport budgets; interpreted by the pricing stage."""
+    """Personal transport budgets; interpreted by :mod:`transport.budgets`.
+
+    ``districts`` names the cohort (``["*"]`` = county-wide; "Shepway" is accepted for
+    Folkestone and Hythe). ``bands`` are ``[upper_miles, amount]`` pairs for ``rule = "bands"``.
+    ``travel_saver_cost`` is the price of the council's 16+ Travel Saver deducted for pupils
+    aged 16 to 19: £400 (Kent's full-year price from 2014; £520 before) is an assumption to set.
+    The logistic uptake model is ``1 / (1 + exp(-(uptake_intercept + uptake_slope × budget /
+    current cost)))``. ``offer_levels`` are multiples of the rule's budget an offer may use.
+    """
 
     rule: str = "kent-bands"
     districts: tuple[str, ...] = ("Ashford", "Folkestone and Hythe")
@@ -146,9 +166,13 @@ class BudgetSettings:
     bands: tuple[tuple[float, float], ...] = ()
     uptake: float = 0.3
     uptake_model: str = "fixed"
+    uptake_intercept: float = -3.0
+    uptake_slope: float = 3.0
     draws: int = 1000
     seed: int = 0
     allow_loss: bool = False
+    travel_saver_cost: float = 400.0
+    offer_levels: tuple[float, ...] = (1.0,)
 
     def __post_init__(self) -> None:
         _choice("budgets.rule", self.rule, ("kent-bands", "mileage", "share", "bands"))
@@ -159,6 +183,40 @@ class BudgetSettings:
             raise ValueError(f"budgets.share must be between 0 and 2, got {self.share}")
         if self.mileage_rate < 0 or self.draws < 1:
             raise ValueError("budgets.mileage_rate must be ≥ 0 and budgets.draws ≥ 1")
+        if self.seed < 0:
+            raise ValueError(f"budgets.seed must not be negative, got {self.seed}")
+        if self.travel_saver_cost < 0:
+            raise ValueError("budgets.travel_saver_cost must not be negative")
+        if not self.districts or not all(isinstance(d, str) and d for d in self.districts):
+            raise ValueError('budgets.districts must list district names (or ["*"])')
+        object.__setattr__(self, "bands", _bands(self.bands, needed=self.rule == "bands"))
+        levels = tuple(_number("budgets.offer_levels", x) for x in self.offer_levels)
+        if not levels or any(x <= 0 for x in levels) or len(set(levels)) != len(levels):
+            raise ValueError("budgets.offer_levels must be distinct positive multiples, e.g. [1.0]")
+        object.__setattr__(self, "offer_levels", tuple(sorted(levels)))
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key} must hold numbers, got {value!r}")
+    return float(value)
+
+
+def _bands(bands: Any, *, needed: bool) -> tuple[tuple[float, float], ...]:
+    """Custom bands as ``((upper_miles, amount), …)``, uppers strictly increasing."""
+    out: list[tuple[float, float]] = []
+    for band in bands:
+        if not isinstance(band, tuple | list) or len(band) != 2:
+            raise ValueError(f"budgets.bands must be [upper_miles, amount] pairs, got {band!r}")
+        upper, amount = (_number("budgets.bands", x) for x in band)
+        if upper <= 0 or amount < 0:
+            raise ValueError(f"budgets.bands: miles must be > 0 and amounts ≥ 0, got {band!r}")
+        if out and upper <= out[-1][0]:
+            raise ValueError("budgets.bands: upper miles must increase from band to band")
+        out.append((upper, amount))
+    if needed and not out:
+        raise ValueError('rule = "bands" needs budgets.bands, e.g. [[5, 2000], [inf, 4000]]')
+    return tuple(out)
 
 
 @dataclass(frozen=True)

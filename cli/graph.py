@@ -1,0 +1,55 @@
+"""``sen-transport graph``: build a county road graph once (online) for offline runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.common import domain_errors
+from transport.network import load_graph, save_graph
+
+
+@click.group()
+def graph() -> None:
+    """Road graphs for the OpenStreetMap travel model (--network osm)."""
+
+
+@graph.command()
+@click.option(
+    "--place", default=None, metavar="NAME", help='Place to download, e.g. "Kent, England".'
+)
+@click.option(
+    "--osm-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="OSM XML file (.osm, .osm.bz2) to convert instead of downloading.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="GraphML file to write (replaced atomically).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Download cache [$SEN_TRANSPORT_CACHE or ~/.cache/sen-transport].",
+)
+@domain_errors
+def build(place: str | None, osm_file: Path | None, out_file: Path, cache_dir: Path | None) -> None:
+    """Build a drivable road graph with speeds and travel times and save it as GraphML.
+
+    Downloading a place needs the internet once; afterwards every run can work offline from
+    the file.
+
+    \b
+    Example:
+      sen-transport graph build --place "Kent, England" --out kent.graphml
+      sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
+    """
+    G = load_graph(osm_file=osm_file, place=place, cache_dir=cache_dir)
+    save_graph(G, out_file)
+    click.echo(f"{out_file}: {len(G):,} nodes, {G.number_of_edges():,} edges")

@@ -1,0 +1,221 @@
+"""An independent checker of a routing run: it reads only files and recomputes every rule.
+
+It reads a run folder (routes.csv, stops.csv, placements.csv, summary.json) and the data
+folder's CSV files with the standard library and numpy, recomputes travel with its own
+crow-fly model (great-circle miles × circuity at the average speed, parameters from
+summary.json) and returns a list of violations; an empty list means the run keeps the contract.
+
+A mixed-school route names its schools in visiting order in ``school_id``, ``;``-separated;
+it drives every pickup, then the schools in that order, and a stop at a school before the
+last adds the dwell to the ride of the pupils still aboard.
+
+Usage::
+
+    from tests.checker import check_run
+    assert check_run("runs/tonight", "data/kent") == []
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+EARTH_RADIUS_MILES = 3958.7613
+EPS = 1e-6
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        return [
+            {k.strip().lower(): (v or "").strip() for k, v in r.items()} for r in csv.DictReader(fh)
+        ]
+
+
+def _latlon(row: dict[str, str]) -> tuple[float, float]:
+    if row.get("lat") and row.get("lon"):
+        return float(row["lat"]), float(row["lon"])
+    from pyproj import Transformer  # British National Grid, if a file gives it
+
+    t = Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+    lon, lat = t.transform(float(row["easting"]), float(row["northing"]))
+    return lat, lon
+
+
+def _hhmm(text: str) -> int:
+    h, m = text.split(":")
+    return int(h) * 60 + int(m)
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "y"}
+
+
+class Travel:
+    """The contract's crow-fly model, written again from its definition."""
+
+    def __init__(self, circuity: float, speed_mph: float) -> None:
+        self.circuity = circuity
+        self.speed = speed_mph
+
+    def miles(self, a: tuple[float, float], b: tuple[float, float]) -> float:
+        lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+        h = (
+            math.sin((lat2 - lat1) / 2) ** 2
+            + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        )
+        return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(1.0, max(0.0, h)))) * self.circuity
+
+    def minutes(self, a: tuple[float, float], b: tuple[float, float]) -> float:
+        return self.miles(a, b) / self.speed * 60.0
+
+
+def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
+    """Every violation of the contract's route rules in a run folder (empty = good)."""
+    run, data = Path(run_dir), Path(data_dir)
+    out: list[str] = []
+    summary: dict[str, Any] = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    par = summary["parameters"]
+    travel = Travel(par["travel"]["circuity"], par["travel"]["speed_mph"])
+    dwell = float(par["travel"]["dwell_min"])
+    ride_par, cost_par = par["ride"], par["cost"]
+
+    schools = {r["school_id"]: r for r in _rows(data / "schools.csv")}
+    pupils = {r["pupil_id"]: r for r in _rows(data / "pupils.csv")}
+    vehicles = {r["vehicle_type"]: r for r in _rows(data / "vehicles.csv")}
+    pairs = []
+    if (data / "incompatible.csv").exists():
+        pairs = [(r["pupil_a"], r["pupil_b"]) for r in _rows(data / "incompatible.csv")]
+    placed = {r["pupil_id"]: r["school_id"] for r in _rows(run / "placements.csv")}
+    routes = _rows(run / "routes.csv")
+    stops = _rows(run / "stops.csv")
+    unrouted = set(summary.get("unrouted", []))
+    where = {sid: _latlon(s) for sid, s in schools.items()}
+    home = {pid: _latlon(p) for pid, p in pupils.items()}
+
+    # every placed, routable pupil on exactly one route; nobody else on any
+    on_route = Counter(p for r in routes for p in r["pupils"].split(";") if p)
+    for pid in placed:
+        want = 0 if pid in unrouted else 1
+        if on_route[pid] != want:
+            out.append(f"pupil {pid} is on {on_route[pid]} routes, expected {want}")
+    for pid in on_route:
+        if pid not in placed:
+            out.append(f"pupil {pid} is on a route but not placed")
+    for pid in unrouted - set(placed):
+        out.append(f"unrouted pupil {pid} is not placed")
+    for pid in summary.get("unplaced", []):
+        if pid in placed:
+            out.append(f"pupil {pid} is both placed and unplaced")
+
+    stops_by_route: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for s in stops:
+        stops_by_route[s["route_id"]].append(s)
+    pair_set = {frozenset(p) for p in pairs}
+    total = 0.0
+    by_type: Counter[str] = Counter()
+    for r in routes:
+        rid = r["route_id"]
+        members = [p for p in r["pupils"].split(";") if p]
+        route_schools = r["school_id"].split(";")
+        v = vehicles.get(r["vehicle_type"])
+        if v is None or not members or any(s not in schools for s in route_schools):
+            out.append(f"route {rid}: unknown vehicle type or school, or no pupils")
+            continue
+        by_type[r["vehicle_type"]] += 1
+        has_pa = _flag(r["has_pa"])
+        wheel = sum(_flag(pupils[p]["wheelchair"]) for p in members)
+        if len(members) - wheel + int(has_pa) > int(v["seats"]):
+            out.append(f"route {rid}: more seats used than the {v['vehicle_type']} has")
+        if wheel > int(v["wheelchair_spaces"]):
+            out.append(f"route {rid}: more wheelchairs than spaces")
+        if has_pa != any(_flag(pupils[p]["needs_pa"]) for p in members):
+            out.append(f"route {rid}: has_pa does not match its pupils' needs")
+        if len(members) > 1 and any(_flag(pupils[p]["solo"]) for p in members):
+            out.append(f"route {rid}: a solo pupil shares the vehicle")
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                if frozenset((members[a], members[b])) in pair_set:
+                    out.append(f"route {rid}: incompatible pupils {members[a]} and {members[b]}")
+        for p in members:
+            if placed.get(p) not in route_schools:
+                out.append(f"route {rid}: pupil {p} is placed at another school")
+        out += _check_times(
+            r,
+            members,
+            route_schools,
+            stops_by_route.get(rid, []),
+            travel,
+            dwell,
+            where,
+            home,
+            pupils,
+            schools,
+            placed,
+            ride_par,
+        )
+        miles = _route_miles(members, route_schools, travel, where, home)
+        written = float(r["route_miles"])
+        if abs(miles - written) > 0.0051:
+            out.append(f"route {rid}: route_miles {written} but recomputed {miles:.4f}")
+        day = float(v["day_rate"]) + float(v["per_mile"]) * 2 * written
+        day += float(cost_par["pa_day_rate"]) if has_pa else 0.0
+        cost = cost_par["school_days"] * day
+        if abs(cost - float(r["annual_cost"])) > 0.011:
+            out.append(f"route {rid}: annual_cost {r['annual_cost']} but recomputed {cost:.2f}")
+        total += float(r["annual_cost"])
+    if abs(total - float(summary["annual_transport_cost"])) > 0.011:
+        out.append(
+            f"summary annual_transport_cost {summary['annual_transport_cost']} != {total:.2f}"
+        )
+    if summary.get("routes") != len(routes):
+        out.append(f"summary routes {summary.get('routes')} != {len(routes)}")
+    for name, v in vehicles.items():
+        if v.get("available") and by_type[name] > int(v["available"]):
+            out.append(f"{by_type[name]} routes of {name} but only {v['available']} available")
+    return out
+
+
+def _route_miles(members, route_schools, travel, where, home) -> float:
+    points = [home[p] for p in members] + [where[s] for s in route_schools]
+    return sum(travel.miles(a, b) for a, b in zip(points, points[1:], strict=False))
+
+
+def _check_times(
+    r, members, route_schools, stops, travel, dwell, where, home, pupils, schools, placed, ride_par
+) -> list[str]:
+    """Each ride recomputed (travel + dwells) within its limit, matching stops.csv, on time."""
+    out: list[str] = []
+    rid = r["route_id"]
+    seqs = sorted(stops, key=lambda s: int(s["seq"]))
+    in_order = [s["pupil_id"] for s in seqs] == members
+    if not in_order or [int(s["seq"]) for s in seqs] != list(range(1, len(members) + 1)):
+        return [f"route {rid}: stops.csv does not list its pupils in pickup order"]
+    points = [home[p] for p in members] + [where[s] for s in route_schools]
+    legs = [travel.minutes(a, b) for a, b in zip(points, points[1:], strict=False)]
+    k = len(members)
+    for j, (p, s) in enumerate(zip(members, seqs, strict=True)):
+        own = placed[p] if placed.get(p) in route_schools else route_schools[-1]
+        target = k + route_schools.index(own)  # index of the pupil's school in ``points``
+        ride = sum(legs[j:target]) + dwell * (target - j - 1)
+        direct = travel.minutes(home[p], where[own])
+        eff = max(_limit(pupils[p], ride_par), direct + float(ride_par["direct_slack_min"]))
+        if ride > eff + EPS:
+            out.append(f"route {rid}: pupil {p} rides {ride:.2f} min, limit {eff:.2f}")
+        if abs(ride - float(s["ride_min"])) > 0.1:
+            out.append(f"route {rid}: pupil {p} ride_min {s['ride_min']} but recomputed {ride:.2f}")
+        if _hhmm(s["pickup"]) + ride > _hhmm(schools[own]["arrive_by"]) + EPS:
+            out.append(f"route {rid}: pupil {p} picked up at {s['pickup']} arrives late")
+    return out
+
+
+def _limit(pupil: dict[str, str], ride_par: dict[str, Any]) -> float:
+    if pupil.get("max_ride_min"):
+        return float(pupil["max_ride_min"])
+    age = int(pupil["age"])
+    if age <= ride_par["primary_max_age"]:
+        return float(ride_par["primary_limit_min"])
+    return float(ride_par["secondary_limit_min"])

@@ -1,0 +1,239 @@
+"""Route: plan the vehicles that take placed pupils to school, at the least annual cost.
+
+The only module of the engine that imports a routing solver (OR-Tools, PyVRP). The plan is
+decomposed by school; each school's pupils form a sub-problem solved *reversed* (from the
+school, dropping off in reverse pickup order, with a free return), so that a pupil's ride is
+the time from the school in the reversed route and a ride limit is a plain time window.
+
+Every rule of the contract's "What a route is" holds in the plan: vehicle types and their
+``available`` caps (shared among schools), seats and wheelchair spaces, a PA on any route with
+a pupil who needs one (taking a seat), solo pupils alone, incompatible pupils apart, each ride
+within the pupil's effective limit, and arrival at ``arrive_by``.
+
+Examples
+--------
+>>> from transport.validate import read_dataset  # doctest: +SKIP
+>>> from transport.placement import place_pupils  # doctest: +SKIP
+>>> data = read_dataset("tests/data/tiny")  # doctest: +SKIP
+>>> plan = plan_routes(data, place_pupils(data, policy="keep"),
+...                    options=RoutingOptions(time_limit_s=5))  # doctest: +SKIP
+>>> plan.summary(data, Parameters())["annual_transport_cost"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from transport.errors import RoutingError
+from transport.model import (
+    Dataset,
+    Parameters,
+    PlacementResult,
+    Route,
+    Stop,
+    Unrouted,
+)
+from transport.routing._pipeline import run_plan
+from transport.routing._plan import summarise_routes
+from transport.routing._problem import route_cost
+from transport.routing._solve import BACKENDS, RoutingWarning
+from transport.travel import CrowFlyModel, TravelModel
+
+__all__ = [
+    "BACKENDS",
+    "ProgressEvent",
+    "RoutePlan",
+    "RoutingOptions",
+    "RoutingWarning",
+    "plan_routes",
+    "route_cost",
+]
+
+
+@dataclass(frozen=True)
+class RoutingOptions:
+    """How to solve: backend, time budget, seed, worker processes and mixed-school routes.
+
+    Parameters
+    ----------
+    backend
+        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (per school, the backend measured best for
+        its size; see ``benchmarks/routing_vs_peers.py``).
+    time_limit_s
+        Wall-clock budget for the whole plan, in seconds.
+    seed
+        Random seed; the same seed and time limit give the same plan on the same machine.
+    workers
+        Worker processes; 0 means one per CPU.
+    mixed_school
+        Allow a vehicle to take pupils of two nearby schools whose ``arrive_by`` differ by at
+        most 15 minutes (a post-pass that merges routes when that saves money).
+    mixed_school_radius_miles
+        How near (road miles) two schools must be to share a vehicle.
+    """
+
+    backend: str = "auto"
+    time_limit_s: float = 120.0
+    seed: int = 0
+    workers: int = 0
+    mixed_school: bool = False
+    mixed_school_radius_miles: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+        if not (isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)):
+            raise ValueError(f"time_limit_s must be a finite number, got {self.time_limit_s!r}")
+        if self.time_limit_s <= 0:
+            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"workers must be a non-negative integer, got {self.workers!r}")
+        if not self.mixed_school_radius_miles > 0:
+            raise ValueError(
+                f"mixed_school_radius_miles must be positive, got {self.mixed_school_radius_miles}"
+            )
+
+    @property
+    def worker_count(self) -> int:
+        """Worker processes actually used."""
+        return self.workers or os.cpu_count() or 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "workers_used": self.worker_count}
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """Progress of a plan, sent to the ``progress`` callback as schools are solved."""
+
+    schools_done: int
+    schools_total: int
+    pupils_routed: int
+    annual_cost: float
+    stage: str = "solve"
+    school_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """A routing plan: routes, their stops, the pupils left unrouted and each school's status.
+
+    ``school_status`` maps a school to ``"optimal"`` (proved), ``"feasible (time limit)"``
+    (best found by a search within its budget), ``"trivial"`` (one pupil, or solo pupils only)
+    or ``"failed: <reason>"`` (the search found nothing; its pupils were routed by repair).
+    """
+
+    routes: tuple[Route, ...]
+    stops: tuple[Stop, ...]
+    unrouted: tuple[Unrouted, ...]
+    school_status: dict[str, str]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def annual_transport_cost(self) -> float:
+        return round(sum(r.annual_cost for r in self.routes), 2)
+
+    def summary(self, data: Dataset, params: Parameters) -> dict[str, Any]:
+        """Totals of the plan: vehicles by type, PAs, ride times, pupils over 45/75 minutes,
+        cost per pupil, annual transport cost and routes (money in £, times in minutes)."""
+        out = summarise_routes(
+            self.routes,
+            self.stops,
+            vehicles=data.vehicles,
+            pupils_placed=len(self.stops) + len(self.unrouted),
+            unrouted=len(self.unrouted),
+        )
+        statuses: dict[str, int] = {}
+        for s in self.school_status.values():
+            key = s.split(":")[0]
+            statuses[key] = statuses.get(key, 0) + 1
+        out["school_status_counts"] = dict(sorted(statuses.items()))
+        out["school_days"] = params.cost.school_days
+        return out
+
+
+def plan_routes(
+    data: Dataset,
+    placements: PlacementResult,
+    *,
+    travel: TravelModel | None = None,
+    params: Parameters | None = None,
+    options: RoutingOptions | None = None,
+    progress: Callable[[ProgressEvent], None] | None = None,
+) -> RoutePlan:
+    """Plan the routes that take every placed pupil to school at the least annual cost.
+
+    Parameters
+    ----------
+    data
+        The validated data set (vehicle types, pupils, incompatible pairs).
+    placements
+        Where each pupil goes; unplaced pupils are not routed.
+    travel
+        The travel model (default: the contract's crow-fly model with ``params.travel``).
+    params
+        Run parameters: ride limits, dwell, school days, PA day rate.
+    options
+        Backend, time budget, seed, workers, mixed-school routes.
+    progress
+        Called with a :class:`ProgressEvent` as each school is solved.
+
+    Returns
+    -------
+    RoutePlan
+        Routes and stops; pupils no vehicle type can carry (or none is left for, under the
+        ``available`` caps) are listed in ``unrouted`` with the reason.
+
+    Raises
+    ------
+    RoutingError
+        When the data set has no vehicle types or a placement names an unknown pupil or school.
+    """
+    params = params or Parameters()
+    travel = travel or CrowFlyModel(params.travel)
+    options = options or RoutingOptions()
+    if not data.vehicles:
+        raise RoutingError("vehicles.csv lists no vehicle types: nothing can be routed")
+    pupils = data.pupil_by_id
+    schools = data.school_by_id
+    bad = [p.pupil_id for p in placements.placements if p.pupil_id not in pupils]
+    bad += [p.school_id for p in placements.placements if p.school_id not in schools]
+    if bad:
+        raise RoutingError(
+            f"placements name {len(bad)} pupils or schools missing from the data set "
+            f"(first: {bad[0]})"
+        )
+    start = time.perf_counter()
+
+    def report(done: int, total: int, routed: int, cost: float, stage: str, sid: str | None):
+        if progress is not None:
+            progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
+
+    result = run_plan(
+        data,
+        placements,
+        travel=travel,
+        params=params,
+        backend=options.backend,
+        time_limit_s=options.time_limit_s,
+        seed=options.seed,
+        workers=options.worker_count,
+        mixed_school=options.mixed_school,
+        mixed_radius=options.mixed_school_radius_miles,
+        report=report,
+    )
+    result.info["wall_s"] = round(time.perf_counter() - start, 2)
+    return RoutePlan(
+        routes=result.routes,
+        stops=result.stops,
+        unrouted=result.unrouted,
+        school_status=result.status,
+        info=result.info,
+    )

@@ -1,0 +1,188 @@
+"""Mixed-school routes: a post-pass that merges two routes of nearby schools into one.
+
+Two schools may share a vehicle when they are within the radius (road miles, either way) and
+their ``arrive_by`` differ by at most :data:`ARRIVE_BY_GAP_MIN` minutes. A merged route drives
+every pickup of both routes (one route's pickups, then the other's), then both schools in
+turn. The stop at the first school adds the dwell to the ride of the pupils still aboard; the
+vehicle reaches the second school by its ``arrive_by`` and the first one by its own (so pupils
+of the first school may arrive a little early). Every rule of a route is checked again on the
+merged route, with the travel model's own minutes and miles, and a merge is made only when it
+costs less than the two routes it replaces (greedily, best saving first, each route at most
+once). The saving is reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from transport.model import Parameters, Pupil, VehicleType
+from transport.routing._local import CapLedger
+from transport.routing._plan import RouteSpec, SchoolTravel, rides_and_miles
+from transport.routing._problem import route_cost
+from transport.travel import TravelModel, as_points
+
+ARRIVE_BY_GAP_MIN = 15
+
+
+def _fitting(
+    pupils: Sequence[Pupil], vehicles: Sequence[VehicleType], ledger: CapLedger, freed: list[str]
+) -> list[VehicleType]:
+    """The types that fit these pupils and have a route left, counting those a merge frees."""
+    has_pa = any(p.needs_pa for p in pupils)
+    wheel = sum(p.wheelchair for p in pupils)
+    seats = len(pupils) - wheel + (1 if has_pa else 0)
+    out = []
+    for v in vehicles:
+        if v.seats < seats or v.wheelchair_spaces < wheel:
+            continue
+        left = ledger.left.get(v.vehicle_type)
+        if left is not None and left + freed.count(v.vehicle_type) <= 0:
+            continue
+        out.append(v)
+    return out
+
+
+class _Pair:
+    """Two schools and their routes' pupils, with travel among all of them."""
+
+    def __init__(self, a: SchoolTravel, b: SchoolTravel, pupils: list[Pupil], travel: TravelModel):
+        self.schools = (a.school, b.school)
+        self.pupils = {p.pupil_id: p for p in pupils}
+        # the school each pupil is placed at (a new entrant's own school_id is blank)
+        self.placed = {p.pupil_id: st.school.school_id for st in (a, b) for p in st.pupils}
+        self.node = {p.pupil_id: 2 + i for i, p in enumerate(pupils)}
+        pts = np.vstack([as_points([a.school, b.school]), as_points(pupils)])
+        m = travel.travel_matrix(pts, pts)
+        self.miles, self.minutes = np.asarray(m.miles), np.asarray(m.minutes)
+
+    def evaluate(self, order: tuple[str, ...], first: int, dwell: float, params: Parameters):
+        """Rides, miles and arrivals of a merged route, or None when a rule is broken."""
+        second = 1 - first
+        nodes = [self.node[p] for p in order]
+        to_first = [0.0] * len(nodes)
+        t = float(self.minutes[nodes[-1], first])
+        miles = float(self.miles[nodes[-1], first]) + float(self.miles[first, second])
+        to_first[-1] = t
+        for j in range(len(nodes) - 2, -1, -1):
+            t += float(self.minutes[nodes[j], nodes[j + 1]]) + dwell
+            miles += float(self.miles[nodes[j], nodes[j + 1]])
+            to_first[j] = t
+        delta = float(self.minutes[first, second]) + dwell
+        s1, s2 = self.schools[first], self.schools[second]
+        t1 = min(float(s1.arrive_by), float(s2.arrive_by) - delta)
+        rides, arrival = [], []
+        for p, r in zip(order, to_first, strict=True):
+            pupil = self.pupils[p]
+            mine = 0 if self.placed[p] == s1.school_id else 1
+            ride = r if mine == 0 else r + delta
+            direct = float(self.minutes[self.node[p], first if mine == 0 else second])
+            if ride > params.ride.effective_limit(pupil, direct):
+                return None
+            rides.append(ride)
+            arrival.append(t1 if mine == 0 else t1 + delta)
+        return rides, miles, arrival, f"{s1.school_id};{s2.school_id}"
+
+
+def merge_mixed(
+    specs: list[RouteSpec],
+    by_school: dict[str, SchoolTravel],
+    *,
+    travel: TravelModel,
+    params: Parameters,
+    radius_miles: float,
+    ledger: CapLedger,
+    incompatible: set[frozenset[str]],
+    vehicles: Sequence[VehicleType],
+) -> tuple[list[RouteSpec], dict[str, Any]]:
+    """Merge pairs of routes of nearby schools where that saves money; returns the saving."""
+    dwell = travel.dwell_min
+    pupil = {p.pupil_id: p for st in by_school.values() for p in st.pupils}
+
+    def cost(s: RouteSpec) -> float:
+        _, miles = rides_and_miles(by_school[s.school_id], s.pupils, dwell)
+        return route_cost(s.vehicle, round(miles, 2), s.has_pa, params)
+
+    mergeable = [k for k, s in enumerate(specs) if not any(pupil[p].solo for p in s.pupils)]
+    by_sid: dict[str, list[int]] = {}
+    for k in mergeable:
+        by_sid.setdefault(specs[k].school_id, []).append(k)
+    sids = sorted(by_sid)
+    if len(sids) < 2:
+        return specs, {"routes_merged": 0, "annual_saving": 0.0, "school_pairs": 0}
+    pts = as_points([by_school[s].school for s in sids])
+    m = travel.travel_matrix(pts, pts)
+    near = np.minimum(np.asarray(m.miles), np.asarray(m.miles).T) <= radius_miles
+    old_cost = {k: cost(specs[k]) for k in mergeable}
+    candidates = []
+    pairs = 0
+    for i, j in itertools.combinations(range(len(sids)), 2):
+        a, b = by_school[sids[i]], by_school[sids[j]]
+        if not near[i, j] or abs(a.school.arrive_by - b.school.arrive_by) > ARRIVE_BY_GAP_MIN:
+            continue
+        pairs += 1
+        members = [pupil[p] for k in by_sid[sids[i]] + by_sid[sids[j]] for p in specs[k].pupils]
+        pair = _Pair(a, b, members, travel)
+        for ka, kb in itertools.product(by_sid[sids[i]], by_sid[sids[j]]):
+            both = specs[ka].pupils + specs[kb].pupils
+            if any(
+                frozenset((x, y)) in incompatible
+                for x in specs[ka].pupils
+                for y in specs[kb].pupils
+            ):
+                continue
+            freed = [specs[ka].vehicle.vehicle_type, specs[kb].vehicle.vehicle_type]
+            fitting = _fitting([pupil[p] for p in both], vehicles, ledger, freed)
+            if not fitting:
+                continue
+            has_pa = any(pupil[p].needs_pa for p in both)
+            best = None
+            for order in (both, specs[kb].pupils + specs[ka].pupils):
+                for first in (0, 1):
+                    got = pair.evaluate(order, first, dwell, params)
+                    if got is None:
+                        continue
+                    miles = round(got[1], 2)
+                    new, vehicle = min(
+                        ((route_cost(v, miles, has_pa, params), v) for v in fitting),
+                        key=lambda x: x[0],
+                    )
+                    saving = old_cost[ka] + old_cost[kb] - new
+                    if saving > 0.005 and (best is None or saving > best[0]):
+                        best = (
+                            saving,
+                            RouteSpec(
+                                got[3], vehicle, has_pa, order, tuple(got[0]), got[1], tuple(got[2])
+                            ),
+                        )
+            if best is not None:
+                candidates.append((best[0], ka, kb, best[1]))
+    candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
+    used: set[int] = set()
+    merged: list[RouteSpec] = []
+    saving = 0.0
+    for gain, ka, kb, spec in candidates:
+        if ka in used or kb in used:
+            continue
+        ledger.swap(specs[ka].vehicle.vehicle_type, None)
+        ledger.swap(specs[kb].vehicle.vehicle_type, None)
+        left = ledger.left.get(spec.vehicle.vehicle_type)
+        if left is not None and left <= 0:
+            ledger.swap(None, specs[ka].vehicle.vehicle_type)
+            ledger.swap(None, specs[kb].vehicle.vehicle_type)
+            continue
+        ledger.swap(None, spec.vehicle.vehicle_type)
+        used.update((ka, kb))
+        merged.append(spec)
+        saving += gain
+    out = [s for k, s in enumerate(specs) if k not in used] + merged
+    info = {
+        "school_pairs": pairs,
+        "routes_merged": 2 * len(merged),
+        "mixed_routes": len(merged),
+        "annual_saving": round(saving, 2),
+    }
+    return out, info
