@@ -3,19 +3,27 @@
 Run::
 
     .venv/bin/python benchmarks/routing_vs_peers.py                      # Kent + generated
-    .venv/bin/python benchmarks/routing_vs_peers.py --no-kent --sizes 20,80,300
+    .venv/bin/python benchmarks/routing_vs_peers.py --no-kent --sizes 30,80,150
+    .venv/bin/python benchmarks/routing_vs_peers.py --sizes "" --top 10   # 10 largest Kent
     .venv/bin/python benchmarks/routing_vs_peers.py --calibrate          # iteration rates
 
 Every solver gets the same per-school sub-problems (the reversed problem of
 ``transport.routing``: start at the school, ride limits as time windows ``[0, limit]``, the
-pickup dwell as service time, free return) and the same wall time per school
-(``--seconds-per-pupil`` × pupils, at least ``--min-seconds``):
+pickup dwell as service time, free return) and the same wall time per school. Each school's
+budget is what a plan of ``--plan-limit`` seconds gives it (default 120 s, the default limit;
+``--plan-limit 0``: ``--seconds-per-pupil`` × pupils, at least ``--min-seconds``). ``auto``
+runs first, exactly as ``plan_routes`` runs it (a work limit from the budget); then every peer
+gets, school by school, the wall time ``auto`` actually took (``--equal auto-wall``, the
+default; at least 0.05 s) or the budget itself (``--equal budget``):
 
-``auto``     our default, exactly as ``plan_routes`` runs it (iteration limits from the budget)
+``auto``     our default, exactly as ``plan_routes`` runs it (work limits from the budget)
 ``ortools``  our OR-Tools backend, stopped on time
 ``pyvrp``    our PyVRP backend, stopped on time
 ``vroom``    VROOM (pyvroom) with the same model: vehicles start at the school with no end,
              PA by skills, seats and wheelchair spaces as two capacities, exploration level 5
+
+Run it on an otherwise idle machine: on a busy one every solver's wall time buys less work,
+and ``auto`` may be stopped by its wall-clock safety net (the count is printed).
 
 Every plan then goes through the same repair (incompatible pairs, which PyVRP and VROOM cannot
 express, and unassigned pupils) and is priced with ``route_cost`` on the travel model's float
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -43,13 +52,14 @@ from _instances import make_instance  # noqa: E402
 from transport.model import Parameters  # noqa: E402
 from transport.routing import route_cost  # noqa: E402
 from transport.routing._local import CapLedger, repair  # noqa: E402
-from transport.routing._pipeline import _group, _subproblem  # noqa: E402
+from transport.routing._pipeline import PHASE1_SHARE, _group, _seconds, _subproblem  # noqa: E402
 from transport.routing._plan import SchoolTravel, rides_and_miles  # noqa: E402
 from transport.routing._problem import Draft, SubProblem  # noqa: E402
-from transport.routing._solve import solve_subproblem  # noqa: E402
+from transport.routing._solve import share_budget, solve_subproblem  # noqa: E402
 from transport.travel import CrowFlyModel  # noqa: E402
 
 SOLVERS = ("auto", "ortools", "pyvrp", "vroom")
+PEER_MIN_S = 0.05  # a peer's least time (``auto`` solves schools of up to 8 pupils in ms)
 BANDS = ((0, 8), (9, 20), (21, 50), (51, 100), (101, 200), (201, 10_000))
 
 
@@ -112,11 +122,15 @@ def solve_vroom(sub: SubProblem, seconds: float) -> list[Draft]:
     return drafts
 
 
-def run_one(task: tuple[str, SubProblem, float]) -> tuple[str, str, list[Draft], float]:
+def run_one(task: tuple[str, SubProblem, float]) -> tuple[str, str, list[Draft], float, bool]:
+    """One solver on one school; returns its repaired drafts, wall seconds and whether
+    ``auto`` was stopped by its wall clock rather than its work limit."""
     solver, sub, seconds = task
     start = time.perf_counter()
+    clock = False
     if solver == "auto":
-        drafts = list(solve_subproblem(sub.with_caps({}, seconds), "auto").drafts)
+        sol = solve_subproblem(sub.with_caps({}, seconds), "auto")
+        drafts, clock = list(sol.drafts), sol.clock_stopped
     elif solver == "ortools":
         from transport.routing._ortools import solve_ortools
 
@@ -130,7 +144,7 @@ def run_one(task: tuple[str, SubProblem, float]) -> tuple[str, str, list[Draft],
     wall = time.perf_counter() - start
     fixed, left = repair(sub, drafts, CapLedger({}))
     assert not left
-    return solver, sub.school_id, fixed, wall
+    return solver, sub.school_id, fixed, wall, clock
 
 
 def plan_cost(st: SchoolTravel, sub: SubProblem, drafts: list[Draft], data) -> float:
@@ -146,47 +160,89 @@ def plan_cost(st: SchoolTravel, sub: SubProblem, drafts: list[Draft], data) -> f
     return total
 
 
-def compare(label, data, placements, args) -> dict[str, float]:
-    problems = [
-        (st, sub)
-        for st, sub in school_problems(data, placements)
-        if args.min_pupils <= sub.n <= args.max_pupils
-    ]
-    seconds = {
-        sub.school_id: max(args.min_seconds, args.seconds_per_pupil * sub.n) for _, sub in problems
+def budgets(problems: list[SubProblem], args) -> dict[str, float]:
+    """Seconds per school: its budget in a plan of ``--plan-limit`` s, or per pupil."""
+    if args.plan_limit > 0:
+        subs = {s.school_id: s for s in problems}
+        share = _seconds(args.plan_limit * PHASE1_SHARE, subs, args.workers)
+        plan = share_budget(problems, share, args.workers)
+    else:
+        plan = {}
+    return {
+        s.school_id: plan.get(s.school_id, max(args.min_seconds, args.seconds_per_pupil * s.n))
+        for s in problems
     }
-    tasks = [
-        (solver, sub, seconds[sub.school_id]) for _, sub in problems for solver in args.solvers
-    ]
-    tasks.sort(key=lambda t: -t[2])
+
+
+def _import_solvers() -> None:
+    """Worker start: import every solver, so no school's wall time includes an import."""
+    import vroom  # noqa: F401
+
+    import transport.routing._ortools  # noqa: F401
+    import transport.routing._pyvrp  # noqa: F401
+
+
+def solve_all(tasks: list[tuple[str, SubProblem, float]], workers: int) -> list[tuple]:
+    tasks = sorted(tasks, key=lambda t: (-t[2], t[1].school_id, t[0]))
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.workers, mp_context=ctx) as pool:
-        results = list(pool.map(run_one, tasks))
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_import_solvers) as pool:
+        return list(pool.map(run_one, tasks))
+
+
+def compare(label, data, placements, args) -> dict[str, float]:
+    everyone = school_problems(data, placements)
+    seconds = budgets([sub for _, sub in everyone], args)
+    problems = [(st, sub) for st, sub in everyone if args.min_pupils <= sub.n <= args.max_pupils]
+    problems.sort(key=lambda x: (-x[1].n, x[1].school_id))
+    if args.top:
+        problems = problems[: args.top]
+    peers = [s for s in args.solvers if s != "auto"]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n[{time.strftime('%H:%M:%S')}] {label}: load average {load}", flush=True)
+    results = solve_all(
+        [("auto", sub, seconds[sub.school_id]) for _, sub in problems], args.workers
+    )
+    given = {sid: seconds[sid] for _, sid, *_ in results}
+    if args.equal == "auto-wall":
+        given = {sid: max(PEER_MIN_S, wall) for _, sid, _, wall, _ in results}
+    results += solve_all(
+        [(p, sub, given[sub.school_id]) for _, sub in problems for p in peers], args.workers
+    )
+    stopped = sum(1 for s, _, _, _, clock in results if s == "auto" and clock)
     cost = {
         (s, sid): plan_cost(st, sub, dr, data)
-        for s, sid, dr, _ in results
+        for s, sid, dr, _, _ in results
         for st, sub in problems
         if sub.school_id == sid
     }
-    walls = {(s, sid): w for s, sid, _, w in results}
-    print(
-        f"\n== {label}: {len(problems)} schools, {sum(s.n for _, s in problems)} pupils "
-        f"(solo pupils apart), {args.seconds_per_pupil} s per pupil, at least "
-        f"{args.min_seconds} s"
+    walls = {(s, sid): w for s, sid, _, w, _ in results}
+    how = (
+        f"budgets of a {args.plan_limit:g} s plan"
+        if args.plan_limit > 0
+        else f"{args.seconds_per_pupil} s per pupil, at least {args.min_seconds} s"
     )
-    peers = [s for s in args.solvers if s != "auto"]
+    print(
+        f"== {label}: {len(problems)} schools, {sum(s.n for _, s in problems)} pupils "
+        f"(solo pupils apart), {how}; peers given "
+        + ("auto's wall time per school" if args.equal == "auto-wall" else "the budget")
+        + f"; auto stopped by its clock at {stopped} schools"
+    )
     head = (
         f"{'school':>8} {'n':>4} {'pairs':>5} {'auto £':>12} "
         + " ".join(f"{'auto/' + p:>14}" for p in peers)
-        + f" {'s':>6}"
+        + f" {'budget s':>8}  wall s ("
+        + " ".join(args.solvers)
+        + ")"
     )
     print(head)
-    for _, sub in sorted(problems, key=lambda x: -x[1].n):
+    for _, sub in problems:
         sid = sub.school_id
         row = f"{sid:>8} {sub.n:>4} {len(sub.incompatible):>5} {cost['auto', sid]:>12,.0f} "
         row += " ".join(f"{cost['auto', sid] / cost[p, sid]:>14.4f}" for p in peers)
         print(
-            row + f" {seconds[sid]:>6.1f} " + " ".join(f"{walls[s, sid]:.1f}" for s in args.solvers)
+            row
+            + f" {seconds[sid]:>8.2f}  "
+            + " ".join(f"{walls[s, sid]:.2f}" for s in args.solvers)
         )
     print(
         f"{'band':>10} {'schools':>8} {'pupils':>7} "
@@ -233,6 +289,14 @@ def main() -> None:
     parser.add_argument("--no-kent", action="store_true")
     parser.add_argument("--sizes", default="10,20,40,80,160,300")
     parser.add_argument("--pairs", type=int, default=1, help="incompatible pairs per school")
+    parser.add_argument(
+        "--plan-limit",
+        type=float,
+        default=120.0,
+        help="budget per school: its share of a plan of this limit (0: per pupil)",
+    )
+    parser.add_argument("--equal", choices=("auto-wall", "budget"), default="auto-wall")
+    parser.add_argument("--top", type=int, default=0, help="only the largest N schools")
     parser.add_argument("--seconds-per-pupil", type=float, default=0.05)
     parser.add_argument("--min-seconds", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=2)

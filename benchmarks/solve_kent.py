@@ -18,6 +18,7 @@ within 2 %).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -39,6 +40,12 @@ def peak_mb() -> tuple[float, float]:
 
 
 def run(data: str, out: Path, options: RoutingOptions) -> tuple[dict, float]:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\n[{time.strftime('%H:%M:%S')}] {options.backend} at {options.time_limit_s:g} s; "
+        f"load average {load}",
+        flush=True,
+    )
     start = time.perf_counter()
     summary = solve_job(data, out, policy="keep", options=options)
     return summary, time.perf_counter() - start
@@ -64,6 +71,11 @@ def report(label: str, summary: dict, wall: float) -> None:
     print(
         "school status        "
         + ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
+    )
+    stopped = summary["routing"].get("schools_stopped_by_clock", [])
+    print(
+        f"stopped by the clock {len(stopped)} schools (0: the plan is the work limits' own, "
+        "the same for the same seed and limit)"
     )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -115,6 +117,33 @@ def network_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def verbose_ids_option(func: F) -> F:
+    return click.option(
+        "--verbose-ids",
+        is_flag=True,
+        help="Also print pupil ids (unplaced, unrouted) on the terminal; counts only without it.",
+    )(func)
+
+
+def _stop(signum: int, frame: Any) -> None:
+    """SIGTERM/SIGHUP: stop worker processes and unwind, so that no temporary folder is left."""
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.terminate()
+    name = signal.Signals(signum).name
+    os.write(2, f"Stopped by {name}: the previous run folder is unchanged.\n".encode())
+    raise SystemExit(128 + signum)
+
+
+def install_signal_handlers() -> None:
+    """Make SIGTERM and SIGHUP unwind like an exception (``finally`` blocks run, temporary
+    folders are removed, worker processes stopped) instead of ending the process on the spot.
+    Exit status 128 + the signal's number, as a shell reports it."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _stop)
 
 
 def run_command(group: click.Group, args: list[str] | None = None) -> int:

@@ -11,11 +11,13 @@ import sys
 import click
 
 from cli.budgets import budgets
-from cli.common import run_command
+from cli.common import install_signal_handlers, run_command
+from cli.compare import compare
 from cli.data import data
 from cli.graph import graph
 from cli.history import diff
 from cli.place import place
+from cli.sheets import sheets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -35,6 +37,8 @@ cli.add_command(data)
 cli.add_command(graph)
 cli.add_command(diff)
 cli.add_command(budgets)
+cli.add_command(compare)
+cli.add_command(sheets)
 
 try:  # commands of later stages register themselves here when their module exists
     from cli.solve import solve
@@ -46,6 +50,7 @@ except ImportError:  # pragma: no cover - only while a stage is absent
 
 def main() -> None:
     """Console entry point."""
+    install_signal_handlers()
     sys.exit(run_command(cli))
 
 

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from cli.common import data_option, domain_errors, network_options, out_option, travel_options
+from cli.common import (
+    data_option,
+    domain_errors,
+    network_options,
+    out_option,
+    travel_options,
+    verbose_ids_option,
+)
 from cli.render import print_placement
 from transport.jobs import place_job
 from transport.model import CostParams, Parameters, TravelParams
@@ -45,6 +52,7 @@ def parameters_from_options(
     default=None,
     help="£ per pupil-mile the optimal policy assumes [1.25].",
 )
+@verbose_ids_option
 @domain_errors
 def place(
     policy: str,
@@ -60,8 +68,11 @@ def place(
     peak_factor: float,
     cache_dir: Path | None,
     est_cost_per_pupil_mile: float | None,
+    verbose_ids: bool,
 ) -> None:
     """Place pupils at schools under a policy and write placements.csv and summary.json.
+
+    The terminal shows totals and counts only; pupil ids only with --verbose-ids.
 
     \b
     Example:
@@ -81,4 +92,4 @@ def place(
         peak_factor=peak_factor,
     )
     summary = place_job(data_dir, out_dir, policy=policy, params=params, travel=travel)
-    print_placement(summary, out_dir)
+    print_placement(summary, out_dir, verbose_ids=verbose_ids)

@@ -1,6 +1,7 @@
 """Rendering of results on the terminal. Computes nothing new: it only shows summaries.
 
-Nothing here prints a pupil id or a home location; only counts and totals.
+Nothing here prints a home location, nor a pupil id unless the user asked (``--verbose-ids``):
+counts, reasons and totals only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,27 @@ def money(value: float | None) -> str:
     return "—" if value is None else f"£{value:,.0f}"
 
 
-def print_placement(summary: dict[str, Any], out_dir: Path) -> None:
+def print_left_out(
+    what: str, ids: list[str], reasons: dict[str, str], *, verbose_ids: bool
+) -> None:
+    """Pupils left unplaced or unrouted: a count per reason, their ids only when asked."""
+    if not ids:
+        return
+    by_reason: dict[str, int] = {}
+    for pupil in ids:
+        reason = reasons.get(pupil, "no reason given")
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    console.print(f"{len(ids):,} pupils could not be {what}:")
+    for reason, count in sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+        console.print(f"  {count:,} × {reason}")
+    if verbose_ids:
+        for pupil in ids:
+            console.print(f"  {pupil}: {reasons.get(pupil, 'no reason given')}")
+    else:
+        console.print("  (ids in summary.json, or on the terminal with --verbose-ids)")
+
+
+def print_placement(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = False) -> None:
     totals = summary["placement"]
     table = Table(title=f"Placement: {summary['policy']}", show_header=True)
     table.add_column("measure")
@@ -45,10 +66,12 @@ def print_placement(summary: dict[str, Any], out_dir: Path) -> None:
     if summary.get("shortfall_by_need"):
         need_rows = ", ".join(f"{k} {v}" for k, v in summary["shortfall_by_need"].items())
         console.print(f"Places missing by need: {need_rows} (by school: shortfall.csv)")
-    if summary["unplaced"]:
-        console.print(
-            f"{len(summary['unplaced'])} pupils could not be placed; reasons in summary.json"
-        )
+    print_left_out(
+        "placed",
+        summary["unplaced"],
+        summary.get("unplaced_reasons") or {},
+        verbose_ids=verbose_ids,
+    )
     console.print(f"Wrote {out_dir}")
 
 
@@ -68,7 +91,7 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
         console.print(f"Wrote {out_file}")
 
 
-def print_solve(summary: dict[str, Any], out_dir: Path) -> None:
+def print_solve(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = False) -> None:
     """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
     t = summary["transport"]
     table = Table(title=f"Routes: {summary['policy']} placement", show_header=True)
@@ -111,11 +134,34 @@ def print_solve(summary: dict[str, Any], out_dir: Path) -> None:
     console.print(fleet)
     status = ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
     console.print(f"Schools: {status}; solved in {summary['wall_time_s']:.0f} s")
-    if summary["unrouted"]:
+    limited = summary.get("time_limit_schools") or []
+    if summary.get("time_limit_reached"):
         console.print(
-            f"{len(summary['unrouted'])} pupils could not be routed; reasons in summary.json"
+            f"Time limit reached at {len(limited):,} schools: their routes are the best found "
+            "in the time given (time_limit_schools in summary.json)"
         )
+    print_left_out(
+        "placed",
+        summary["unplaced"],
+        summary.get("unplaced_reasons") or {},
+        verbose_ids=verbose_ids,
+    )
+    print_left_out(
+        "routed",
+        summary["unrouted"],
+        summary.get("unrouted_reasons") or {},
+        verbose_ids=verbose_ids,
+    )
     console.print(f"Wrote {out_dir}")
+
+
+def print_sheets(summary: dict[str, Any], out_dir: Path) -> None:
+    kind = "operator sheets (redacted)" if summary["redacted"] else "planner sheets"
+    console.print(
+        f"{_routes(summary['routes'])}, {summary['pickups']:,} pickups: {kind}, pickup point "
+        f"{summary['pickup_point']}"
+    )
+    console.print(f"Wrote {out_dir} (route-sheets.csv, route-sheets.html, summary.json)")
 
 
 def _routes(n: int) -> str:

@@ -8,11 +8,17 @@ from typing import Any
 
 import click
 
-from cli.common import data_option, domain_errors, network_options, out_option, travel_options
+from cli.common import (
+    data_option,
+    domain_errors,
+    network_options,
+    travel_options,
+    verbose_ids_option,
+)
 from cli.place import parameters_from_options
 from cli.render import print_solve
 from transport.errors import ScenarioError
-from transport.jobs import solve_job
+from transport.jobs import solve_job, solve_nightly_job
 from transport.placement import POLICIES
 from transport.routing import BACKENDS, ProgressEvent, RoutingOptions
 
@@ -87,7 +93,20 @@ def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
     default=None,
     help="Scenario TOML (policy, limits, prices, routing); options given here override it.",
 )
-@out_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Run folder to write (replaced atomically when complete).",
+)
+@click.option(
+    "--runs-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Instead of --out: write RUNS_DIR/YYYY-MM-DD (-2, -3… if taken), then point "
+    "RUNS_DIR/latest at it.",
+)
 @click.option(
     "--policy",
     type=click.Choice(POLICIES),
@@ -107,11 +126,13 @@ def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
 @travel_options
 @network_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@verbose_ids_option
 @domain_errors
 def solve(
     data_dir: Path,
     scenario_file: Path | None,
-    out_dir: Path,
+    out_dir: Path | None,
+    runs_dir: Path | None,
     policy: str | None,
     time_limit: float | None,
     seed: int | None,
@@ -128,19 +149,24 @@ def solve(
     peak_factor: float,
     cache_dir: Path | None,
     quiet: bool,
+    verbose_ids: bool,
 ) -> None:
     """Place pupils, plan their routes and write placements, routes, stops and summary.
 
     Every route keeps the data contract's rules (vehicle seats and wheelchair spaces, a
     passenger assistant where needed, solo pupils alone, incompatible pupils apart, ride
-    limits, arrival by the school's arrive_by). The terminal shows totals only.
+    limits, arrival by the school's arrive_by). The terminal shows totals and counts only;
+    pupil ids only with --verbose-ids. Give exactly one of --out and --runs-dir.
 
     \b
     Example:
       sen-transport solve --data data/kent --out runs/tonight --time-limit 300
+      sen-transport solve --data data/kent --runs-dir runs   # runs/2026-11-28, runs/latest
     """
     from transport.network import travel_model_from_options
 
+    if (out_dir is None) == (runs_dir is None):
+        raise click.UsageError("give exactly one of --out and --runs-dir")
     sc = _from_scenario(scenario_file) if scenario_file is not None else None
     params = parameters_from_options(circuity, speed_mph, dwell_min)
     if sc is not None:
@@ -172,19 +198,22 @@ def solve(
     bar, update = (None, None) if quiet else _progress_bar()
     if bar is not None:
         bar.start()
+    job = {
+        "policy": policy,
+        "scope": scope,
+        "params": params,
+        "travel": travel,
+        "options": options,
+        "progress": update,
+        "scenario": sc["name"] if sc else None,
+    }
     try:
-        summary = solve_job(
-            data_dir,
-            out_dir,
-            policy=policy,
-            scope=scope,
-            params=params,
-            travel=travel,
-            options=options,
-            progress=update,
-            scenario=sc["name"] if sc else None,
-        )
+        if runs_dir is not None:
+            summary, out_dir = solve_nightly_job(data_dir, runs_dir, **job)
+        else:
+            assert out_dir is not None
+            summary = solve_job(data_dir, out_dir, **job)
     finally:
         if bar is not None:
             bar.stop()
-    print_solve(summary, out_dir)
+    print_solve(summary, out_dir, verbose_ids=verbose_ids)

@@ -138,3 +138,109 @@ def test_bad_scenario_exit_2(tiny_dir, tmp_path):
         ],
     )
     assert result.exit_code == 2 and "time_limt_s" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# Time limit, dated runs, ids on the terminal
+
+
+def crowded_school(folder, pupils: int = 40):
+    """One special school and ``pupils`` pupils around it: a search, not an exact solve."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    folder.mkdir()
+    (folder / "schools.csv").write_text(
+        "school_id,name,lat,lon,district,kind,age_min,age_max,needs,capacity,place_cost,"
+        "arrive_by\nS1,Ashford Special,51.1470,0.8700,Ashford,special,4,19,*,100,20000,09:00\n"
+    )
+    rows = [
+        f"Q{i:03d},{51.147 + rng.uniform(-0.08, 0.08):.4f},{0.87 + rng.uniform(-0.12, 0.12):.4f},"
+        f"Ashford,{int(rng.integers(5, 18))},ASD,S1,0,{int(rng.random() < 0.2)},0,"
+        for i in range(pupils)
+    ]
+    (folder / "pupils.csv").write_text(
+        "pupil_id,lat,lon,district,age,need,school_id,wheelchair,needs_pa,solo,max_ride_min\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+    (folder / "vehicles.csv").write_text(
+        "vehicle_type,seats,wheelchair_spaces,day_rate,per_mile,available\n"
+        "taxi,4,0,38.00,0.95,\nminibus,12,0,85.00,1.40,\n"
+    )
+    return folder
+
+
+def test_time_limit_reached_is_flagged_with_the_best_plan(tmp_path):
+    data = crowded_school(tmp_path / "crowded")
+    out = tmp_path / "run"
+    result = invoke(
+        "solve", "--data", str(data), "--out", str(out), "--time-limit", "0.5", "--workers", "1"
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["time_limit_reached"] is True
+    assert summary["time_limit_schools"] == ["S1"]
+    assert "time limit" in summary["school_status"]["S1"]
+    assert check_run(out, data) == []  # still a whole plan that keeps every rule
+    assert summary["transport"]["pupils_routed"] == 40 and summary["unrouted"] == []
+    assert "Time limit reached at 1 schools" in result.output
+
+
+def test_time_limit_not_reached_when_every_school_is_solved_exactly(tiny_dir, tmp_path):
+    out = tmp_path / "run"
+    assert invoke("solve", "--data", str(tiny_dir), "--out", str(out), *FAST).exit_code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["time_limit_reached"] is False and summary["time_limit_schools"] == []
+    assert all(s in ("optimal", "trivial") for s in summary["school_status"].values())
+
+
+def test_runs_dir_writes_dated_runs_and_moves_latest(tiny_dir, tmp_path):
+    import datetime as dt
+    import os
+    import stat
+
+    root = tmp_path / "runs"
+    first = invoke("solve", "--data", str(tiny_dir), "--runs-dir", str(root), *FAST)
+    second = invoke("solve", "--data", str(tiny_dir), "--runs-dir", str(root), *FAST)
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    today = dt.date.today().isoformat()
+    assert sorted(p.name for p in root.iterdir()) == [today, f"{today}-2", "latest"]
+    assert os.readlink(root / "latest") == f"{today}-2"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700  # created by the run: owner only
+    for run in (root / today, root / f"{today}-2"):
+        assert check_run(run, tiny_dir) == []
+    assert (root / today / "routes.csv").read_bytes() == (root / "latest/routes.csv").read_bytes()
+    assert f"Wrote {root / (today + '-2')}" in second.output.replace("\n", "")
+
+
+def test_exactly_one_of_out_and_runs_dir(tiny_dir, tmp_path):
+    both = CliRunner().invoke(
+        cli,
+        ["solve", "--data", str(tiny_dir), "--out", str(tmp_path / "a"), "--runs-dir",
+         str(tmp_path / "b"), *FAST],
+    )  # fmt: skip
+    neither = CliRunner().invoke(cli, ["solve", "--data", str(tiny_dir), *FAST])
+    for result in (both, neither):
+        assert result.exit_code == 2 and "exactly one of --out and --runs-dir" in result.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_left_out_pupils_counted_by_reason_ids_only_when_asked(tiny_copy, tmp_path):
+    pupils = tiny_copy / "pupils.csv"
+    home = "P06,51.2600,1.0500,Canterbury,"
+    pupils.write_text(pupils.read_text().replace(home + "10", home + "3"))  # no school at 3
+    vehicles = tiny_copy / "vehicles.csv"
+    vehicles.write_text("".join(vehicles.read_text().splitlines(True)[:4]))  # no wheelchair space
+    plain = invoke("solve", "--data", str(tiny_copy), "--out", str(tmp_path / "a"), *FAST)
+    verbose = invoke(
+        "solve", "--data", str(tiny_copy), "--out", str(tmp_path / "b"), *FAST, "--verbose-ids"
+    )
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["unplaced"] == ["P06"] and sorted(summary["unrouted"]) == ["P04", "P05", "P11"]
+    text = plain.output.replace("\n", " ")
+    assert "1 × no school serves need MLD at age 3" in text
+    assert "3 × no vehicle type has a wheelchair space" in text
+    for pid in ("P04", "P05", "P06", "P11"):
+        assert pid not in plain.output
+        assert pid in verbose.output

@@ -112,3 +112,24 @@ def test_diff_of_a_folder_that_is_not_a_run_exits_2(tmp_path):
     empty.mkdir()
     result = CliRunner().invoke(cli, ["diff", str(a), str(empty)])
     assert result.exit_code == 2 and "placements.csv" in result.output
+
+
+def test_nightly_job_dates_runs_and_moves_latest_last(tiny_dir, tmp_path):
+    import os
+
+    from transport.jobs import solve_nightly_job
+    from transport.output import read_run
+    from transport.routing import RoutingOptions
+
+    day = dt.date(2026, 11, 28)
+    fast = RoutingOptions(time_limit_s=1, workers=1)
+    root = tmp_path / "runs"
+    (root / ".latest.tmp-999999999-link").parent.mkdir()
+    os.symlink("nowhere", root / ".latest.tmp-999999999-link")  # left by a killed run
+    _, first = solve_nightly_job(tiny_dir, root, today=day, options=fast)
+    summary, second = solve_nightly_job(tiny_dir, root, today=day, options=fast, policy="optimal")
+    assert (first.name, second.name) == ("2026-11-28", "2026-11-28-2")
+    assert os.readlink(root / "latest") == "2026-11-28-2"
+    assert sorted(p.name for p in root.iterdir()) == ["2026-11-28", "2026-11-28-2", "latest"]
+    assert read_run(root / "latest").summary["policy"] == "optimal" == summary["policy"]
+    assert diff_runs(first, first).changes == ()

@@ -286,6 +286,8 @@ def test_same_seed_same_plan_by_work_limits(tmp_path, monkeypatch):
     import transport.routing._solve as solve_module
 
     monkeypatch.setattr(solve_module, "TIME_CAP", 100.0)  # only the work limit may stop
+    # work for a fifth of each budget, so that even a busy machine ends before the deadline
+    monkeypatch.setattr(solve_module, "RATE_SAFETY", 0.2)
     data, placements = two_schools(tmp_path)
     options = RoutingOptions(time_limit_s=1.0, workers=1, seed=3)
     one = plan_routes(data, placements, options=options)

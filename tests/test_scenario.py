@@ -85,3 +85,62 @@ def test_shipped_scenarios_parse():
     for path in files:
         s = load_scenario(path)
         assert s.name == path.stem
+
+
+def test_shipped_scenarios_include_the_strategy_set():
+    names = {load_scenario(p).name for p in SCENARIOS.glob("*.toml")}
+    assert {
+        "baseline",
+        "nearest-suitable",
+        "optimal-placement",
+        "asd-semh-275",
+        "ptb-trial",
+        "ptb-countywide",
+        "combined",
+        "prices-today",
+    } <= names
+    asd = load_scenario(SCENARIOS / "asd-semh-275.toml")
+    assert asd.capacity[0].add == 275 and asd.capacity[0].where == "best"
+    assert set(asd.capacity[0].needs) == {"ASD", "SEMH"}
+    trial = load_scenario(SCENARIOS / "ptb-trial.toml")
+    assert trial.budgets.offer and set(trial.budgets.districts) == {
+        "Ashford",
+        "Folkestone and Hythe",
+    }
+    assert load_scenario(SCENARIOS / "ptb-countywide.toml").budgets.districts == ("*",)
+    assert not load_scenario(SCENARIOS / "baseline.toml").budgets.offer
+    assert load_scenario(SCENARIOS / "prices-today.toml").prices.factors().transport > 1.8
+
+
+def test_compare_keys_have_defaults():
+    s = parse_scenario("")
+    assert s.budgets.offer is False
+    f = s.prices.factors()
+    assert (f.basis, f.transport, f.place) == ("2013", 1.0, 1.0)
+    today = parse_scenario("[prices]\nbasis = 'today'").prices.factors()
+    assert today.transport == pytest.approx(8100 / 4250) and today.place == 1.0
+    own = parse_scenario("[prices]\nbasis = 'today'\ntransport_factor = 2\nplace_factor = 1.3")
+    assert own.prices.factors().transport == 2.0 and own.prices.factors().place == 1.3
+    cap = parse_scenario("[[capacity]]\nneeds = ['ASD']\nadd = 30\nwhere = 'best'").capacity[0]
+    assert cap.batch == 25 and cap.candidates == () and cap.school_id is None
+
+
+@pytest.mark.parametrize(
+    "text,named",
+    [
+        ("[budgets]\noffer = 'yes'", "budgets.offer"),
+        ("[budgets]\noffers = true", "budgets.offers"),
+        ("[prices]\ntransport_factor = 0", "prices.transport_factor"),
+        ("[prices]\nplace_factor = 'x'", "prices.place_factor"),
+        ("[prices]\nfactor = 2", "prices.factor"),
+        ("[[capacity]]\nneeds = ['ASD']\nadd = 5\nwhere = 'best'\nbatch = 0", "capacity.batch"),
+        ("[[capacity]]\nadd = 5\nwhere = 'best'", "capacity.needs"),
+        ("[[capacity]]\nneeds = ['AUT']\nadd = 5\nwhere = 'best'", "capacity.needs"),
+        ("[[capacity]]\nschool_id = 'A'\nneeds = ['ASD']\nadd = 5\nwhere = 'best'", "not both"),
+        ("[[capacity]]\nneeds = ['ASD']\nadd = 5\nwhere = 'near'", "capacity.where"),
+    ],
+)
+def test_bad_compare_keys_are_named(text, named):
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, source="bad.toml")
+    assert named in str(err.value) and "bad.toml" in str(err.value)

@@ -39,7 +39,7 @@ def update_latest(runs_root: str | Path, run_dir: str | Path) -> Path:
     """Point ``runs_root/latest`` at ``run_dir`` atomically (a relative symbolic link)."""
     root = Path(runs_root)
     link = root / LATEST
-    tmp = root / f".{LATEST}.tmp-{os.getpid()}"
+    tmp = root / f".{LATEST}.tmp-{os.getpid()}-link"  # removed by output.clean_stale if left
     if tmp.is_symlink() or tmp.exists():
         tmp.unlink()
     os.symlink(os.path.relpath(Path(run_dir).resolve(), root.resolve()), tmp)

@@ -6,14 +6,83 @@ summary it wrote, so that the command line can render it and tests can check it.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from pathlib import Path
 from typing import Any
 
+from transport.errors import TransportError
+from transport.history import dated_run_dir, update_latest
 from transport.model import Dataset, Parameters, PlacementResult
-from transport.output import write_run
+from transport.output import clean_stale, make_private_dirs, write_run
 from transport.placement import place_pupils, summarise_placement
 from transport.travel import CrowFlyModel, TravelModel
 from transport.validate import read_dataset
+
+# Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
+# measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
+# a cell with the interpreter; the guard assumes 64.
+BYTES_PER_CELL = 64
+MEMORY_SHARE = 0.8  # of the memory available, at most
+
+
+class LimitError(TransportError):
+    """A run too large for this machine: refused before it starts, with what to do instead."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (``MemAvailable``; None where it cannot be read)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(pupils: int, schools: int, *, available: int | None = None) -> int:
+    """Refuse a placement whose pupil × school matrices would not fit in memory.
+
+    Parameters
+    ----------
+    pupils, schools
+        Size of the data set.
+    available
+        Bytes available (default: :func:`available_memory`; the environment variable
+        ``SEN_TRANSPORT_MEMORY_MB`` overrides it).
+
+    Returns
+    -------
+    int
+        The estimate in bytes.
+
+    Raises
+    ------
+    LimitError
+        When the estimate exceeds ``MEMORY_SHARE`` of the memory available.
+    """
+    need = pupils * max(schools, 1) * BYTES_PER_CELL
+    if available is None:
+        forced = os.environ.get("SEN_TRANSPORT_MEMORY_MB", "").strip()
+        available = int(float(forced) * 2**20) if forced else available_memory()
+    if available is not None and need > MEMORY_SHARE * available:
+        raise LimitError(
+            f"{pupils:,} pupils × {schools:,} schools need about {need / 2**30:.1f} GB for "
+            f"placement, more than this machine has free ({available / 2**30:.1f} GB): "
+            "run the counties (or districts) as separate data folders"
+        )
+    return need
+
+
+def _read_checked(data_dir: str | Path) -> Dataset:
+    data = read_dataset(data_dir)
+    check_memory(len(data.pupils), len(data.schools))
+    return data
 
 
 def placement_summary(
@@ -64,7 +133,8 @@ def place_job(
     """
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
-    data = read_dataset(data_dir)
+    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
+    data = _read_checked(data_dir)
     result = place_pupils(data, policy=policy, travel=travel, params=params)
     summary = placement_summary(data, result, params=params, travel=travel)
     write_run(out_dir, summary=summary, placements=result)
@@ -82,9 +152,17 @@ def solve_summary(
     wall_s: float,
     scenario: str | None = None,
 ) -> dict[str, Any]:
-    """The summary.json of a solve run: contract keys first, then the plan's totals."""
+    """The summary.json of a solve run: contract keys first, then the plan's totals.
+
+    ``time_limit_reached`` is true when any school's search stopped at its share of the time
+    limit (status ``feasible (time limit)``, or no solution within it, or a wall-clock stop)
+    rather than proving its plan optimal: the plan is then the best found in the time given.
+    ``time_limit_schools`` names those schools.
+    """
     totals = summarise_placement(data, placements, params)
     transport = plan.summary(data, params)
+    limited = {sid for sid, status in plan.school_status.items() if "time limit" in status}
+    limited |= set((plan.info or {}).get("schools_stopped_by_clock") or ())
     return {
         "stage": "solve",
         "scenario": scenario,
@@ -106,6 +184,8 @@ def solve_summary(
         "pupils_over_45_min": transport["pupils_over_45_min"],
         "pupils_over_75_min": transport["pupils_over_75_min"],
         "cost_per_pupil": transport["cost_per_pupil"],
+        "time_limit_reached": bool(limited),
+        "time_limit_schools": sorted(limited),
         "transport": transport,
         "placement": totals,
         "school_status": dict(sorted(plan.school_status.items())),
@@ -146,7 +226,8 @@ def solve_job(
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
     options = options or RoutingOptions()
-    data = read_dataset(data_dir)
+    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
+    data = _read_checked(data_dir)
     placements = place_pupils(data, policy=policy, scope=scope, travel=travel, params=params)
     plan = plan_routes(
         data, placements, travel=travel, params=params, options=options, progress=progress
@@ -162,6 +243,76 @@ def solve_job(
         scenario=scenario,
     )
     write_run(out_dir, summary=summary, placements=placements, routes=plan.routes, stops=plan.stops)
+    return summary
+
+
+def solve_nightly_job(
+    data_dir: str | Path,
+    runs_root: str | Path,
+    *,
+    today: dt.date | None = None,
+    **options: Any,
+) -> tuple[dict[str, Any], Path]:
+    """:func:`solve_job` into a dated folder of ``runs_root``, then point ``latest`` at it.
+
+    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
+    :func:`transport.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
+    complete. Temporary folders left by runs killed outright are removed first. ``options``
+    are :func:`solve_job`'s. Returns the summary and the run folder.
+    """
+    root = Path(runs_root)
+    make_private_dirs(root)
+    clean_stale(root)
+    run_dir = dated_run_dir(root, today=today)
+    summary = solve_job(data_dir, run_dir, **options)
+    update_latest(root, run_dir)
+    return summary, run_dir
+
+
+def sheets_job(
+    run_dir: str | Path,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    redact: bool = False,
+) -> dict[str, Any]:
+    """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
+
+    ``redact`` leaves out everything but what a driver must know (see
+    :mod:`transport.sheets`). Returns the summary (counts only).
+    """
+    from transport.output import read_run
+    from transport.sheets import (
+        SHEET_CSV,
+        SHEET_HTML,
+        pupil_postcodes,
+        render_html,
+        sheet_columns,
+        sheet_rows,
+    )
+
+    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
+    run = read_run(run_dir)
+    data = read_dataset(data_dir)
+    postcodes = pupil_postcodes(data_dir)
+    columns = sheet_columns(redact=redact)
+    rows = sheet_rows(data, run, redact=redact, postcodes=postcodes)
+    summary = {
+        "stage": "sheets",
+        "source_run": str(run_dir),
+        "data": data.source,
+        "redacted": redact,
+        "routes": len({r[0] for r in rows}),
+        "pickups": len(rows),
+        "pickup_point": "postcode" if postcodes else "lat/lon to 4 decimals",
+        "columns": list(columns),
+    }
+    write_run(
+        out_dir,
+        summary=summary,
+        extra={SHEET_CSV: (columns, rows)},
+        texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+    )
     return summary
 
 
@@ -207,6 +358,7 @@ def budgets_job(
         "allow_loss": allow_loss,
     }
     settings = replace(scenario.budgets, **{k: v for k, v in overrides.items() if v is not None})
+    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     run = read_solved_run(run_dir)
     data = read_dataset(data_dir)
     params, source = run_parameters(run.summary, scenario.parameters())

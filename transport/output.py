@@ -23,11 +23,16 @@ Formats (columns in order; money in £ with two decimals, times in minutes with 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +54,7 @@ ROUTE_COLUMNS = (
 )
 STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
 FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -98,6 +104,7 @@ def write_run(
     routes: Sequence[Route] | None = None,
     stops: Sequence[Stop] | None = None,
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> Path:
     """Write a run folder atomically and return its path.
 
@@ -111,10 +118,23 @@ def write_run(
         Results to write as the contract's CSV files (each optional).
     extra
         More CSV files: ``{file_name: (columns, rows)}``.
+    texts
+        More text files (HTML, Markdown): ``{file_name: text}``.
+
+    Notes
+    -----
+    The files are written into ``.<name>.tmp-<pid>-<random>`` beside ``out_dir``, which then
+    takes the place of ``out_dir`` in one atomic exchange (``renameat2(RENAME_EXCHANGE)`` on
+    Linux; elsewhere two renames with SIGTERM/SIGINT held back between them). A run that
+    fails or is stopped by a signal Python can catch removes its temporary folder; one killed
+    outright (SIGKILL, power cut) may leave it behind, hidden, and the next run writing beside
+    it removes it (:func:`clean_stale`). The previous run is never touched until the new one
+    is complete.
     """
     target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    make_private_dirs(target.parent)
+    clean_stale(target.parent, name=target.name)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{TMP_TAG}{os.getpid()}-", dir=target.parent))
     try:
         if placements is not None:
             write_csv(tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements))
@@ -133,33 +153,154 @@ def write_run(
             write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops))
         for name, (columns, rows) in (extra or {}).items():
             write_csv(tmp / name, columns, rows)
-        summary_path = tmp / "summary.json"
-        summary_path.write_text(
-            json.dumps(summary, indent=2, sort_keys=False) + "\n", encoding="utf-8"
-        )
-        os.chmod(summary_path, FILE_MODE)
+        for name, text in (texts or {}).items():
+            write_text(tmp / name, text)
+        write_text(tmp / "summary.json", json.dumps(summary, indent=2, sort_keys=False) + "\n")
         os.chmod(tmp, 0o700)
         _replace_dir(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the new run's leftovers, or the old run
     return target
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """Write one text file, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(path, FILE_MODE)
+
+
+def make_private_dirs(folder: str | Path) -> None:
+    """Create ``folder`` and any missing parents, the ones created readable by the owner only."""
+    folder = Path(folder)
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            path.mkdir(mode=DIR_MODE)
+
+
+TMP_TAG = ".tmp-"
+_STALE_TAGS = (TMP_TAG, ".old-", ".stage-")  # .stage-: transport.budgets.export
+STALE_AFTER_S = 600.0  # a temporary folder without a process id: stale after this long
+
+
+def clean_stale(folder: str | Path, *, name: str | None = None) -> list[Path]:
+    """Remove temporary folders left in ``folder`` by runs that were killed outright.
+
+    A temporary folder is ``.<run name><tag><pid>-<random>`` (tags ``.tmp-``, ``.old-``,
+    ``.stage-``): it is stale when that process no longer runs (or, when the name carries no
+    process id, when it is older than ``STALE_AFTER_S``). Only folders of the run ``name``
+    are considered when it is given. Returns the folders removed.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        owner = _temp_owner(path.name, name)
+        if owner is False:
+            continue
+        if owner is None:
+            try:
+                stale = time.time() - path.lstat().st_mtime > STALE_AFTER_S
+            except OSError:
+                continue
+        else:
+            stale = not _alive(owner)
+        if stale:
+            if path.is_symlink() or not path.is_dir():
+                path.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _temp_owner(file_name: str, name: str | None) -> int | None | bool:
+    """The process id a temporary folder's name carries, None without one, False if not one."""
+    if not file_name.startswith("."):
+        return False
+    for tag in _STALE_TAGS:
+        head, sep, tail = file_name[1:].rpartition(tag)
+        if sep and head and (name is None or head == name):
+            pid = tail.split("-", 1)[0]
+            return int(pid) if pid.isdigit() and "-" in tail else None
+    return False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _replace_dir(new: Path, target: Path) -> None:
-    """Move ``new`` to ``target``; an existing ``target`` survives until the move is done."""
+    """Put the complete folder ``new`` at ``target`` and remove the previous ``target``.
+
+    ``target`` is never missing: on Linux the two folders are exchanged in one system call
+    (``new`` then holds the previous run until it is removed); elsewhere SIGTERM and SIGINT
+    are held back between the two renames.
+    """
     if not target.exists():
         os.rename(new, target)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    if _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
     old.rmdir()
-    os.rename(target, old)
+    held = {signal.SIGTERM, signal.SIGINT}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
     shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2``); False where that is not available."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.ENOTSUP):
+        return False  # not supported by this kernel or file system
+    raise OSError(err, os.strerror(err), str(b))
 
 
 @dataclass(frozen=True)

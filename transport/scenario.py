@@ -15,10 +15,13 @@ changes a result::
     [[capacity]]                  # capacity changes, applied before placement
     school_id = "119056"          # a school ...
     add = 20                      # ... gains 20 places
-    # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most)
+    # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most,
+    #     batch = 25 places at a time, candidates = [...] school ids; see transport.capacity)
 
     [prices]
     basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
+    # transport_factor = 1.906    # × vehicle day rates, £ a mile, PA day rate (default by basis)
+    # place_factor = 1.0          # × place costs (default by basis; see transport.prices)
 
     [travel]
     network = "crow-fly"          # crow-fly | osm
@@ -42,6 +45,7 @@ changes a result::
     mixed_school = false
 
     [budgets]
+    offer = false                 # true: sen-transport compare prices budgets for this scenario
     rule = "kent-bands"           # kent-bands | mileage | share | bands
     districts = ["Ashford", "Folkestone and Hythe"]   # ["*"] = county-wide
     mileage_rate = 0.45           # £ a mile, × 4 legs × road miles × school days
@@ -69,7 +73,8 @@ from pathlib import Path
 from typing import Any
 
 from transport.errors import ScenarioError
-from transport.model import CostParams, Parameters, RideParams, TravelParams
+from transport.model import NEED_CODES, CostParams, Parameters, RideParams, TravelParams
+from transport.prices import PriceFactors, price_factors
 
 PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
 SCOPES = ("all", "new-entrants")
@@ -90,29 +95,66 @@ class PlacementSettings:
 
 @dataclass(frozen=True)
 class CapacityChange:
-    """Add places: at one school, or ``add`` places for ``needs`` sited where they save most."""
+    """Add places: at one school, or ``add`` places for ``needs`` sited where they save most.
+
+    ``where = "best"`` sites the places ``batch`` at a time among ``candidates`` (default: the
+    special schools and resourced units serving one of ``needs``); see
+    :mod:`transport.capacity` for the method.
+    """
 
     add: int
     school_id: str | None = None
     needs: tuple[str, ...] = ()
     where: str | None = None
     candidates: tuple[str, ...] = ()
+    batch: int = 25
 
     def __post_init__(self) -> None:
         if self.add < 0:
             raise ValueError(f"capacity.add must not be negative, got {self.add}")
-        if self.school_id is None and self.where != "best":
-            raise ValueError('a capacity change needs school_id, or needs with where = "best"')
         if self.where not in (None, "best"):
             raise ValueError(f'capacity.where must be "best", got {self.where!r}')
+        if self.school_id is None and self.where != "best":
+            raise ValueError('a capacity change needs school_id, or needs with where = "best"')
+        if self.school_id is not None and self.where == "best":
+            raise ValueError('capacity: give school_id or where = "best", not both')
+        if self.school_id is not None and not isinstance(self.school_id, str):
+            raise ValueError(f"capacity.school_id must be a string, got {self.school_id!r}")
+        if self.where == "best" and not self.needs:
+            raise ValueError('capacity.needs must list need codes when where = "best"')
+        for need in self.needs:
+            if need not in NEED_CODES:
+                raise ValueError(
+                    f"capacity.needs: unknown need {need!r} (known: {', '.join(NEED_CODES)})"
+                )
+        if not all(isinstance(c, str) and c for c in self.candidates):
+            raise ValueError("capacity.candidates must list school ids (strings)")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            raise ValueError(f"capacity.batch must be a whole number ≥ 1, got {self.batch!r}")
 
 
 @dataclass(frozen=True)
 class PriceSettings:
+    """Unit costs: the data's own (2013) or today's; factors default by basis (transport.prices)."""
+
     basis: str = "2013"
+    transport_factor: float | None = None
+    place_factor: float | None = None
 
     def __post_init__(self) -> None:
         _choice("prices.basis", self.basis, PRICE_BASES)
+        for key in ("transport_factor", "place_factor"):
+            value = getattr(self, key)
+            if value is None:
+                continue
+            number = _number(f"prices.{key}", value)
+            if not 0.1 <= number <= 10.0:
+                raise ValueError(f"prices.{key} must be between 0.1 and 10, got {value!r}")
+            object.__setattr__(self, key, number)
+
+    def factors(self) -> PriceFactors:
+        """The multipliers applied to the data's unit costs."""
+        return price_factors(self.basis, transport=self.transport_factor, place=self.place_factor)
 
 
 @dataclass(frozen=True)
@@ -157,8 +199,11 @@ class BudgetSettings:
     aged 16 to 19: £400 (Kent's full-year price from 2014; £520 before) is an assumption to set.
     The logistic uptake model is ``1 / (1 + exp(-(uptake_intercept + uptake_slope × budget /
     current cost)))``. ``offer_levels`` are multiples of the rule's budget an offer may use.
+    ``offer`` says whether ``sen-transport compare`` prices budgets for the scenario
+    (``sen-transport budgets`` always does).
     """
 
+    offer: bool = False
     rule: str = "kent-bands"
     districts: tuple[str, ...] = ("Ashford", "Folkestone and Hythe")
     mileage_rate: float = 0.45

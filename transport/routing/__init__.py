@@ -62,12 +62,15 @@ class RoutingOptions:
     Parameters
     ----------
     backend
-        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (per school, the backend measured best for
-        its size; see ``benchmarks/routing_vs_peers.py``).
+        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
+        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pupils are solved exactly
+        whatever the backend.
     time_limit_s
         Wall-clock budget for the whole plan, in seconds.
     seed
-        Random seed; the same seed and time limit give the same plan on the same machine.
+        Random seed; the same seed and time limit give the same plan on the same machine,
+        unless it is so busy that a wall-clock safety stop comes before a search's work limit
+        (``RoutePlan.info["schools_stopped_by_clock"]`` then names those schools).
     workers
         Worker processes; 0 means one per CPU.
     mixed_school

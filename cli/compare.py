@@ -1,0 +1,237 @@
+"""``sen-transport compare``: run scenarios side by side and tabulate costs and savings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from cli.common import data_option, domain_errors, network_options, travel_options
+from cli.render import console
+from transport.routing import BACKENDS
+
+
+def _network(
+    network: str,
+    osm_file: Path | None,
+    osm_place: str | None,
+    graphml: Path | None,
+    peak_factor: float,
+) -> Any:
+    """The network settings given on the command line, or ``None`` (each scenario's own)."""
+    from transport.scenario import NetworkSettings
+
+    if network == "crow-fly" and not (osm_file or osm_place or graphml) and peak_factor == 1.0:
+        return None
+    return NetworkSettings(
+        network=network,
+        osm_file=str(osm_file) if osm_file else None,
+        osm_place=osm_place,
+        graphml=str(graphml) if graphml else None,
+        peak_factor=peak_factor,
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%".replace("-", "−")
+
+
+def _money(x: float | None) -> str:
+    """£ compactly: millions with 2 decimals from £1m, whole pounds below; minus sign first."""
+    if x is None:
+        return "—"
+    sign = "−" if x < 0 else ""
+    x = abs(x)
+    return f"{sign}£{x / 1e6:,.2f}m" if x >= 1e6 else f"{sign}£{x:,.0f}"
+
+
+MEASURES: list[tuple[str, Any]] = [
+    ("placement", lambda r: r["policy"] + ("" if r["scope"] == "all" else f" ({r['scope']})")),
+    ("prices / network", lambda r: f"{r['prices']} / {r['network']}"),
+    ("pupils routed", lambda r: f"{r['pupils_routed']:,} of {r['pupils']:,}"),
+    ("unplaced / unrouted", lambda r: f"{r['unplaced']:,} / {r['unrouted']:,}"),
+    ("transport cost a year", lambda r: _money(r["annual_transport_cost"])),
+    ("place cost a year", lambda r: _money(r["annual_place_cost"])),
+    ("PTB offers", lambda r: f"{r['ptb_offers']:,}"),
+    ("PTB expected net saving", lambda r: _money(r["ptb_expected_saving"])),
+    (
+        "  5–95% range",
+        lambda r: (
+            f"{_money(r['ptb_saving_p5'])} to {_money(r['ptb_saving_p95'])}"
+            if r["ptb_offers"]
+            else "—"
+        ),
+    ),
+    ("annual total cost", lambda r: _money(r["annual_total_cost"])),
+    ("saving vs baseline", lambda r: _money(r["saving_vs_baseline"])),
+    ("progress to target", lambda r: _pct(r["target_progress"])),
+    ("routes", lambda r: f"{r['routes']:,}"),
+]
+SERVICE: list[tuple[str, Any]] = [
+    ("passenger assistants", lambda r: f"{r['passenger_assistants']:,}"),
+    (
+        "ride mean / max (min)",
+        lambda r: f"{r['mean_ride_min'] or 0:.1f} / {r['max_ride_min'] or 0:.1f}",
+    ),
+    (
+        "rides over 45 / 75 min",
+        lambda r: f"{r['pupils_over_45_min']:,} / {r['pupils_over_75_min']:,}",
+    ),
+    ("independent / out-of-county", lambda r: f"{r['independent_or_out_of_county']:,}"),
+    ("places missing / added", lambda r: f"{r['places_missing']:,} / {r['places_added']:,}"),
+    ("wall time (s)", lambda r: f"{r['wall_time_s']:.1f}"),
+    ("re-used from cache", lambda r: ", ".join(r["reused"]) or "—"),
+]
+
+
+def _chunks(doc: dict[str, Any], width: int) -> list[list[dict[str, Any]]]:
+    """Scenarios in groups whose tables fit the terminal's width (at least one a group)."""
+    label = 31
+    out: list[list[dict[str, Any]]] = [[]]
+    used = label
+    for r in doc["scenarios"]:
+        col = max(14, min(len(r["scenario"]), 20)) + 3
+        if out[-1] and used + col > width:
+            out.append([])
+            used = label
+        out[-1].append(r)
+        used += col
+    return out
+
+
+def print_comparison(doc: dict[str, Any], out_dir: Path) -> None:
+    """The comparison as tables: one column per scenario (as many as the width allows)."""
+    measures = [
+        *MEASURES,
+        *(
+            (f"  {vt}", lambda r, vt=vt: f"{r['vehicles_by_type'][vt]:,}")
+            for vt in doc["vehicle_types"]
+        ),
+        *SERVICE,
+    ]
+    groups = _chunks(doc, console.width)
+    for k, group in enumerate(groups, start=1):
+        title = f"Scenarios against {doc['baseline']} (target {_money(doc['target'])} a year)"
+        if len(groups) > 1:
+            title += f" — {k} of {len(groups)}"
+        table = Table(title=title, show_header=True)
+        table.add_column("measure", no_wrap=True)
+        for r in group:
+            width = max(14, min(len(r["scenario"]), 20))
+            table.add_column(r["scenario"], justify="right", overflow="fold", min_width=width)
+        for label, fmt in measures:
+            table.add_row(label, *(fmt(r) for r in group))
+        console.print(table)
+    console.print(f"Wrote {out_dir / 'comparison.csv'} and comparison.json (every figure in full)")
+
+
+def _write_report(out_dir: Path, data_dir: Path) -> None:
+    """REPORT HOOK: the single call site of the HTML report (transport.report.write_report)."""
+    try:
+        from transport.report import write_report  # type: ignore[attr-defined]
+    except ImportError:
+        console.print("report.html not written: transport.report.write_report is not available")
+        return
+    path = write_report(out_dir, data_dir=data_dir)
+    console.print(f"Wrote {path or out_dir / 'report.html'}")
+
+
+@click.command()
+@click.argument(
+    "scenario_files",
+    metavar="SCENARIO...",
+    nargs=-1,
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+)
+@data_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Comparison folder to write (each scenario's folder in it is replaced atomically).",
+)
+@click.option("--time-limit", type=float, default=None, help="Routing seconds per scenario.")
+@click.option("--seed", type=click.IntRange(0), default=None, help="Routing seed, every scenario.")
+@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Routing solver.")
+@click.option("--workers", type=click.IntRange(0), default=None, help="Worker processes.")
+@click.option(
+    "--draws", type=click.IntRange(1, 1_000_000), default=None, help="Budget uptake draws."
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Recompute every stage (nothing read from or added to cache)."
+)
+@click.option("--no-report", is_flag=True, help="Do not write report.html.")
+@travel_options
+@network_options
+@click.option("--quiet", is_flag=True, help="No progress messages.")
+@domain_errors
+def compare(
+    scenario_files: tuple[Path, ...],
+    data_dir: Path,
+    out_dir: Path,
+    time_limit: float | None,
+    seed: int | None,
+    backend: str | None,
+    workers: int | None,
+    draws: int | None,
+    no_cache: bool,
+    no_report: bool,
+    circuity: float | None,
+    speed_mph: float | None,
+    dwell_min: float | None,
+    network: str,
+    osm_file: Path | None,
+    osm_place: str | None,
+    graphml: Path | None,
+    peak_factor: float,
+    cache_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Run scenarios on one data set and compare their costs, savings and service.
+
+    The first scenario (or the one named "baseline") is the baseline. Each scenario is
+    placed, routed, priced and (when its [budgets] table says offer = true) given budget
+    offers; placements, routes and budgets whose inputs did not change are re-used from the
+    cache (OUT/cache, or CACHE_DIR/compare with --cache-dir, which also holds road graphs).
+    Options given here override every scenario's own; --network osm with a map replaces
+    their [travel] network. Writes OUT/comparison.csv, OUT/comparison.json,
+    OUT/scenarios/NAME/ (a solve run folder each) and the table below; totals only.
+
+    \b
+    Example:
+      sen-transport compare scenarios/*.toml --data data/kent --out runs/compare
+      sen-transport compare scenarios/baseline.toml scenarios/ptb-trial.toml \\
+          --data data/kent --out runs/ptb --time-limit 60
+    """
+    from transport.compare import CompareOptions, compare_scenarios
+
+    options = CompareOptions(
+        time_limit_s=time_limit,
+        seed=seed,
+        workers=workers,
+        backend=backend,
+        draws=draws,
+        circuity=circuity,
+        speed_mph=speed_mph,
+        dwell_min=dwell_min,
+        network=_network(network, osm_file, osm_place, graphml, peak_factor),
+        graph_cache_dir=cache_dir,
+    )
+    err = Console(stderr=True, highlight=False)
+    doc = compare_scenarios(
+        scenario_files,
+        data_dir,
+        out_dir,
+        options=options,
+        cache_dir=cache_dir / "compare" if cache_dir is not None else None,
+        use_cache=not no_cache,
+        progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
+    )
+    print_comparison(doc, out_dir)
+    if not no_report:
+        _write_report(out_dir, data_dir)

@@ -1,0 +1,42 @@
+"""``sen-transport sheets``: route sheets of a solved run, for planners or (redacted) operators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.common import data_option, domain_errors
+from cli.render import print_sheets
+from transport.jobs import sheets_job
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@data_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder to write route-sheets.csv, route-sheets.html and summary.json to.",
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="For operators: pickup point and time, wheelchair and PA only; no needs or health data.",
+)
+@domain_errors
+def sheets(run_dir: Path, data_dir: Path, out_dir: Path, redact: bool) -> None:
+    """Write route sheets of RUN_DIR (a run of 'sen-transport solve'): each route's pickups.
+
+    One row per pickup: route, school, arrive-by, vehicle, PA on board, order, pupil id,
+    pickup point (postcode, or home lat/lon to 4 decimals), pickup time, wheelchair. Planner
+    sheets add need, needs PA, solo, age and ride minutes; --redact leaves those out.
+
+    \b
+    Example:
+      sen-transport sheets runs/latest --data data/kent --out sheets/operators --redact
+    """
+    summary = sheets_job(run_dir, data_dir, out_dir, redact=redact)
+    print_sheets(summary, out_dir)

@@ -1,0 +1,128 @@
+"""Prices: the data's unit costs (2013) or today's, as multipliers of the data's own.
+
+The embedded data and the contract price everything at 2013 rates (the strategy's own year).
+A scenario's ``[prices] basis = "today"`` multiplies them by two factors:
+
+``transport`` (default for today: 8,100 / 4,250 = 1.906)
+    multiplies every vehicle type's ``day_rate`` and ``per_mile``, the passenger assistants'
+    ``pa_day_rate`` and the placement estimate ``est_cost_per_pupil_mile``. Source
+    (../shared/domain.md, "Unit costs"): Kent's 2023 average SEN transport cost per pupil,
+    £8,100 a year, against 2013's £17m for 4,000+ pupils, about £4,250 per pupil. The ratio
+    of costs per pupil also holds longer and more single-occupancy journeys, so it is an
+    upper estimate of the rise in unit prices alone. (England 2023-24: £8,116 per child, NAO.)
+``place`` (default for today: 1.0)
+    multiplies every school's ``place_cost``. The domain file states no 2023-24 place costs
+    (only 2013's: £15,000 resourced, £20,000 Kent special, £30,000 independent day), so place
+    costs stay at 2013 rates unless the scenario sets ``place_factor`` (for instance the
+    consumer price index's rise since 2013, an outside figure to choose and cite).
+
+Why re-price and not re-solve: multiplying every day rate, per-mile rate and the PA day rate
+by the same factor multiplies every route's cost by that factor, so the routing optimum is the
+same plan; ``sen-transport compare`` therefore plans routes at the data's own rates (re-using
+the 2013 plan from its cache) and re-prices each route exactly with :func:`reprice_routes`.
+Placement policies that ignore prices (``nearest-with-capacity``, ``nearest-suitable``,
+``keep``) place the same pupils; ``optimal``, whose objective mixes place and transport costs,
+is solved again at the scaled prices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from transport.model import CostParams, Dataset, Parameters, Route
+
+KENT_2013_COST_PER_PUPIL = 4_250.0
+"""£17m a year for 4,000+ SEN pupils (Kent SEND Strategy 2013; ../shared/domain.md)."""
+
+KENT_2023_COST_PER_PUPIL = 8_100.0
+"""Kent's 2023 average SEN transport cost per pupil (../shared/domain.md, "Unit costs")."""
+
+TODAY_TRANSPORT_FACTOR = KENT_2023_COST_PER_PUPIL / KENT_2013_COST_PER_PUPIL
+TODAY_PLACE_FACTOR = 1.0
+
+
+@dataclass(frozen=True)
+class PriceFactors:
+    """Multipliers of the data's unit costs: ``transport`` (vehicles, PAs) and ``place``."""
+
+    basis: str = "2013"
+    transport: float = 1.0
+    place: float = 1.0
+
+    @property
+    def is_identity(self) -> bool:
+        return self.transport == 1.0 and self.place == 1.0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "basis": self.basis,
+            "transport_factor": round(self.transport, 6),
+            "place_factor": round(self.place, 6),
+        }
+
+
+def price_factors(
+    basis: str, *, transport: float | None = None, place: float | None = None
+) -> PriceFactors:
+    """The factors of a basis (``"2013"`` or ``"today"``), each overridable."""
+    if basis == "today":
+        default_t, default_p = TODAY_TRANSPORT_FACTOR, TODAY_PLACE_FACTOR
+    else:
+        default_t, default_p = 1.0, 1.0
+    return PriceFactors(
+        basis=basis,
+        transport=float(transport) if transport is not None else default_t,
+        place=float(place) if place is not None else default_p,
+    )
+
+
+def reprice_dataset(data: Dataset, factors: PriceFactors) -> Dataset:
+    """The data set with vehicle rates × ``transport`` and place costs × ``place``."""
+    if factors.is_identity:
+        return data
+    vehicles = tuple(
+        replace(v, day_rate=v.day_rate * factors.transport, per_mile=v.per_mile * factors.transport)
+        for v in data.vehicles
+    )
+    schools = tuple(replace(s, place_cost=s.place_cost * factors.place) for s in data.schools)
+    return Dataset(
+        schools=schools,
+        pupils=data.pupils,
+        vehicles=vehicles,
+        incompatible=data.incompatible,
+        source=data.source,
+    )
+
+
+def reprice_params(params: Parameters, factors: PriceFactors) -> Parameters:
+    """Parameters with the PA day rate and the £ per pupil-mile estimate × ``transport``."""
+    if factors.transport == 1.0:
+        return params
+    cost: CostParams = replace(
+        params.cost,
+        pa_day_rate=params.cost.pa_day_rate * factors.transport,
+        est_cost_per_pupil_mile=params.cost.est_cost_per_pupil_mile * factors.transport,
+    )
+    return replace(params, cost=cost)
+
+
+def reprice_routes(routes: Sequence[Route], data: Dataset, params: Parameters) -> tuple[Route, ...]:
+    """Each route's annual cost recomputed (to the penny) from ``data``'s vehicle rates.
+
+    ``data`` and ``params`` are the re-priced ones; the cost is the contract's
+    ``school_days × (day_rate + per_mile × 2 × route_miles + pa_day_rate if has_pa)``.
+    """
+    from transport.routing import route_cost
+
+    vehicles = {v.vehicle_type: v for v in data.vehicles}
+    return tuple(
+        replace(
+            r,
+            annual_cost=round(
+                route_cost(vehicles[r.vehicle_type], r.route_miles, r.has_pa, params), 2
+            ),
+        )
+        for r in routes
+    )

@@ -1,0 +1,167 @@
+"""Route sheets: each route's pickups in order, for planners and (redacted) for operators.
+
+A report stage: it renders a solved run folder with the data set it was solved from and
+computes nothing new. One row per pickup, ordered by route and ``seq``.
+
+Redacted sheets (``redact=True``) hold only what a driver must know: where and when to pick
+each pupil up, whether they travel in a wheelchair and whether a passenger assistant rides —
+never a need, an age, a ride limit, why a pupil travels alone or any other health data. The
+pickup point is the home location as the operator needs it: the pupil's postcode when the data
+folder gives one, else lat/lon rounded to 4 decimals (about 10 m). It is there by design: a
+driver cannot collect a child without it. Planner sheets add the pupil's need, whether they
+need a PA, travel alone, their age and their ride in minutes.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from transport.errors import InputError, Problem
+from transport.load import load_tables
+from transport.model import Dataset, Pupil, format_hhmm
+from transport.output import RunFiles
+
+SHEET_CSV = "route-sheets.csv"
+SHEET_HTML = "route-sheets.html"
+SHEET_COLUMNS = (
+    "route_id",
+    "school_id",
+    "school_name",
+    "arrive_by",
+    "vehicle_type",
+    "passenger_assistant",
+    "seq",
+    "pupil_id",
+    "pickup_point",
+    "pickup_time",
+    "wheelchair",
+)
+PLANNER_COLUMNS = ("need", "needs_pa", "solo", "age", "ride_min")
+# Columns a redacted sheet must never hold (health and personal data beyond the pickup).
+NEVER_REDACTED = (*PLANNER_COLUMNS, "max_ride_min", "district", "lat", "lon", "postcode")
+
+
+def pupil_postcodes(data_dir: str | Path) -> dict[str, str]:
+    """Each pupil's postcode as the data folder's pupils.csv gives it (empty without one)."""
+    pupils = load_tables(data_dir).pupils
+    if "postcode" not in pupils.columns:
+        return {}
+    return {
+        str(pid): " ".join(str(pc).upper().split())
+        for pid, pc in zip(pupils["pupil_id"], pupils["postcode"], strict=True)
+        if str(pc).strip()
+    }
+
+
+def pickup_point(pupil: Pupil, postcodes: dict[str, str]) -> str:
+    """The pupil's postcode, else home lat/lon rounded to 4 decimals."""
+    return postcodes.get(pupil.pupil_id) or f"{pupil.lat:.4f}, {pupil.lon:.4f}"
+
+
+def sheet_columns(*, redact: bool) -> tuple[str, ...]:
+    return SHEET_COLUMNS if redact else SHEET_COLUMNS + PLANNER_COLUMNS
+
+
+def sheet_rows(
+    data: Dataset, run: RunFiles, *, redact: bool, postcodes: dict[str, str] | None = None
+) -> list[tuple[Any, ...]]:
+    """One row per pickup of ``run`` in :func:`sheet_columns` order (route, then seq).
+
+    Raises
+    ------
+    InputError
+        When the run has no routes, or names a route, pupil or school the data set lacks.
+    """
+    if not run.routes:
+        raise InputError(
+            [Problem("routes.csv", None, None, f"no routes in {run.folder}: solve it first")]
+        )
+    postcodes = postcodes or {}
+    pupils = data.pupil_by_id
+    schools = data.school_by_id
+    routes = {r.route_id: r for r in run.routes}
+    school_of = {p.pupil_id: p.school_id for p in run.placements}
+    missing = sorted(
+        {s.route_id for s in run.stops if s.route_id not in routes}
+        | {s.pupil_id for s in run.stops if s.pupil_id not in pupils}
+        | {r.school_id for r in run.routes if r.school_id not in schools}
+    )
+    if missing:
+        raise InputError(
+            [
+                Problem(
+                    str(run.folder),
+                    None,
+                    None,
+                    f"{len(missing)} routes, pupils or schools of the run are not in the data "
+                    "set (was it solved from another data folder?)",
+                )
+            ]
+        )
+    rows: list[tuple[Any, ...]] = []
+    order = {r.route_id: i for i, r in enumerate(run.routes)}
+    for stop in sorted(run.stops, key=lambda s: (order[s.route_id], s.seq)):
+        route = routes[stop.route_id]
+        pupil = pupils[stop.pupil_id]
+        school = schools.get(school_of.get(pupil.pupil_id, route.school_id), None)
+        school = school or schools[route.school_id]
+        row: tuple[Any, ...] = (
+            route.route_id,
+            school.school_id,
+            school.name,
+            format_hhmm(school.arrive_by),
+            route.vehicle_type,
+            "yes" if route.has_pa else "no",
+            stop.seq,
+            pupil.pupil_id,
+            pickup_point(pupil, postcodes),
+            format_hhmm(stop.pickup),
+            "yes" if pupil.wheelchair else "no",
+        )
+        if not redact:
+            row += (
+                pupil.need,
+                "yes" if pupil.needs_pa else "no",
+                "yes" if pupil.solo else "no",
+                pupil.age,
+                f"{stop.ride_min:.1f}",
+            )
+        rows.append(row)
+    return rows
+
+
+def render_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, redact: bool) -> str:
+    """A printable, self-contained page: one table per route, each on its own page."""
+    kind = "operator (redacted)" if redact else "planner"
+    by_route: dict[str, list[Sequence[Any]]] = {}
+    for row in rows:
+        by_route.setdefault(str(row[0]), []).append(row)
+    stop_cols = [c for c in columns if c not in SHEET_COLUMNS[:6]]
+    index = [columns.index(c) for c in stop_cols]
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Route sheets ({kind})</title>",
+        "<style>body{font-family:sans-serif;font-size:11pt}section{page-break-after:always;"
+        "margin-bottom:2em}table{border-collapse:collapse}th,td{border:1px solid #888;"
+        "padding:2px 6px;text-align:left}</style></head><body>",
+        f"<h1>Route sheets ({kind})</h1>",
+    ]
+    esc = html.escape
+    for route_id, stops in by_route.items():
+        first = stops[0]
+        parts.append(
+            f"<section><h2>Route {esc(route_id)}</h2><p>School {esc(str(first[2]))} "
+            f"({esc(str(first[1]))}), arrive by {esc(str(first[3]))}; vehicle "
+            f"{esc(str(first[4]))}; passenger assistant: {esc(str(first[5]))}</p><table><tr>"
+            + "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in stop_cols)
+            + "</tr>"
+        )
+        for row in stops:
+            parts.append("<tr>" + "".join(f"<td>{esc(str(row[i]))}</td>" for i in index) + "</tr>")
+        parts.append("</table></section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
