@@ -129,14 +129,11 @@ def print_comparison(doc: dict[str, Any], out_dir: Path) -> None:
 
 
 def _write_report(out_dir: Path, data_dir: Path) -> None:
-    """REPORT HOOK: the single call site of the HTML report (transport.report.write_report)."""
-    try:
-        from transport.report import write_report  # type: ignore[attr-defined]
-    except ImportError:
-        console.print("report.html not written: transport.report.write_report is not available")
-        return
+    """Render report.html and each scenario's routes.geojson from the compare folder."""
+    from transport.report import write_report
+
     path = write_report(out_dir, data_dir=data_dir)
-    console.print(f"Wrote {path or out_dir / 'report.html'}")
+    console.print(f"Wrote {path}")
 
 
 @click.command()

@@ -379,8 +379,7 @@ def test_compare_on_the_rutland_road_network(tmp_path):
     assert summary["parameters"]["travel_model"]["graph_hash"] == graph.digest
 
 
-def test_cli_compare_writes_the_report_when_the_report_module_is_there(tiny_dir, tmp_path):
-    pytest.importorskip("transport.report", reason="the report module is not installed yet")
+def test_cli_compare_writes_the_report(tiny_dir, tmp_path):
     out = tmp_path / "out"
     args = ["compare", str(SCENARIOS / "baseline.toml"), "--data", str(tiny_dir), "--out", str(out)]
     fast = [a for a in FAST_ARGS if a != "--no-report"]

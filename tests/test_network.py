@@ -526,7 +526,8 @@ def test_placement_goes_to_the_nearest_school_by_road(rutland, rutland_data, mod
 
 @needs_rutland
 def test_routing_end_to_end_with_the_osm_model(rutland_data, model):
-    routing = pytest.importorskip("transport.routing")
+    import transport.routing as routing
+
     data = read_dataset(rutland_data)
     placements = place_pupils(data, policy="nearest-with-capacity", travel=model)
     plan = routing.plan_routes(

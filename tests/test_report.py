@@ -322,7 +322,6 @@ SCENARIOS = Path(__file__).parents[1] / "scenarios"
 
 def test_report_of_a_real_comparison(tmp_path: Path) -> None:
     """The compare engine's own folder (shipped scenarios on tiny) renders, figures intact."""
-    pytest.importorskip("transport.compare")
     from click.testing import CliRunner
 
     from cli.main import cli
