@@ -28,8 +28,8 @@ test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: install
-	$(BIN)/ruff check transport cli tests benchmarks
-	$(BIN)/ruff format --check transport cli tests benchmarks
+	$(BIN)/ruff check transport tests benchmarks
+	$(BIN)/ruff format --check transport tests benchmarks
 
 bench: install
 	$(BIN)/python benchmarks/placement_kent.py

@@ -23,11 +23,11 @@ from pathlib import Path
 from transport.budgets import SavingsModel, assess_cohort, resolve_districts, run_parameters
 from transport.budgets.cohorts import TRIAL
 from transport.budgets.uptake import simulate_uptake
+from transport.data.validate import read_dataset
 from transport.model import Parameters
-from transport.output import read_run, write_run
+from transport.runs.write import read_run, write_run
 from transport.scenario import BudgetSettings
 from transport.travel import CrowFlyModel
-from transport.validate import read_dataset
 
 TARGET = 1_500_000.0
 

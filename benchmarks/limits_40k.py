@@ -5,7 +5,7 @@ Run::
     .venv/bin/python benchmarks/limits_40k.py                     # build, then solve (600 s)
     .venv/bin/python benchmarks/limits_40k.py --time-limit 120 --counties 10 --keep-data /tmp/d
 
-Builds ten synthetic counties (:func:`transport.synthetic.build_kent_dataset` with seeds 2013,
+Builds ten synthetic counties (:func:`transport.datagen.kent.build_kent_dataset` with seeds 2013,
 2014, …, each county's homes and schools shifted north/west so that counties do not overlap
 and stay inside Great Britain; ids, school ids and districts prefixed ``C0-`` … ``C9-``; vehicle
 caps multiplied by the number of counties), writes them as one data folder and runs
@@ -38,7 +38,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from transport.synthetic import KentData, build_kent_dataset, write_kent_dataset  # noqa: E402
+from transport.datagen.kent import KentData, build_kent_dataset, write_kent_dataset  # noqa: E402
 
 LAT_STEP = 0.8  # degrees north per row of counties
 LON_STEP = 1.8  # degrees west per column

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from pyproj import Transformer
 
-from transport.network import RoadGraph, RoadNetworkModel, load_road_graph
+from transport.travel.network import RoadGraph, RoadNetworkModel, load_road_graph
 
 RUTLAND = Path(__file__).resolve().parents[1].parent / "shared" / "osm" / "rutland-drive.osm.bz2"
 ORIGIN = (560_000.0, 130_000.0)  # British National Grid, mid Kent

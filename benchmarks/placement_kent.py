@@ -14,10 +14,10 @@ import argparse
 import resource
 import time
 
+from transport.data.validate import read_dataset
 from transport.model import Parameters
 from transport.placement import POLICIES, place_pupils, summarise_placement
 from transport.travel import CrowFlyModel
-from transport.validate import read_dataset
 
 
 def main() -> None:

@@ -314,8 +314,8 @@ def main() -> None:
         data, placements = make_instance(sizes, seed=7, pairs=args.pairs)
         compare(f"generated ({args.sizes})", data, placements, args)
     if not args.no_kent and Path(args.data).exists():
+        from transport.data.validate import read_dataset
         from transport.placement import place_pupils
-        from transport.validate import read_dataset
 
         data = read_dataset(args.data)
         compare(f"Kent ({args.data}, policy keep)", data, place_pupils(data, policy="keep"), args)

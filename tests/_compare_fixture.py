@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from transport.data.validate import read_dataset
 from transport.jobs import solve_job
 from transport.routing import RoutingOptions
-from transport.validate import read_dataset
 
 TARGET = 1_500_000.0
 

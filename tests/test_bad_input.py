@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.main import cli
+from transport.cli.main import cli
+from transport.data.validate import read_dataset
 from transport.errors import InputError
-from transport.validate import read_dataset
 
 TINY = Path(__file__).parent / "data" / "tiny"
 

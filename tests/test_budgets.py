@@ -28,10 +28,10 @@ from transport.budgets.pricing import parse_attendance
 from transport.budgets.uptake import Offer
 from transport.errors import InputError, ScenarioError
 from transport.model import Dataset, Parameters, Pupil, School, VehicleType
-from transport.output import RunFiles
 from transport.placement import place_pupils
 from transport.routing import RoutingOptions, plan_routes
 from transport.routing.reoptimise import keep_order_cost, subset_costs
+from transport.runs.write import RunFiles
 from transport.scenario import BudgetSettings
 from transport.travel import CrowFlyModel
 

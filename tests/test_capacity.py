@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from transport import capacity as cap_module
-from transport.capacity import apply_capacity, default_candidates, with_capacity
+from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.model import Parameters
+from transport.placement import capacity as cap_module
 from transport.placement import place_pupils, summarise_placement
+from transport.placement.capacity import apply_capacity, default_candidates, with_capacity
 from transport.scenario import CapacityChange
 from transport.travel import CrowFlyModel
-from transport.validate import read_dataset
 
 PARAMS = Parameters()
 TRAVEL = CrowFlyModel()

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
+from transport.cli.main import cli
+from transport.data.validate import read_dataset
 from transport.placement import place_pupils
-from transport.validate import read_dataset
 
 
 def invoke(*args: str):

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
 from transport.budgets import SavingsModel, price_pupil
 from transport.budgets.export import BUDGET_COLUMNS
+from transport.cli.main import cli
+from transport.data.validate import read_dataset
 from transport.model import Parameters
-from transport.output import read_run, write_run
 from transport.placement import place_pupils
 from transport.routing import RoutingOptions, plan_routes
+from transport.runs.write import read_run, write_run
 from transport.scenario import BudgetSettings
 from transport.travel import CrowFlyModel, straight_line_miles
-from transport.validate import read_dataset
 
 TINY = Path(__file__).parent / "data" / "tiny"
 CONTRACT_SUMMARY_KEYS = (

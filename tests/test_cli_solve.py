@@ -6,8 +6,8 @@ import json
 
 from click.testing import CliRunner
 
-from cli.main import cli
 from tests.checker import check_run
+from transport.cli.main import cli
 
 FAST = ["--time-limit", "2", "--workers", "1", "--quiet"]
 

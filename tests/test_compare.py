@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
 from tests.checker import check_run
-from transport.capacity import with_capacity
+from transport.cli.main import cli
 from transport.compare import CompareOptions, columns, compare_scenarios
+from transport.costing import TODAY_TRANSPORT_FACTOR, price_factors, reprice_dataset
+from transport.costing import reprice_params as scaled_params
+from transport.data.validate import read_dataset
 from transport.model import Parameters
-from transport.output import read_run
 from transport.placement import place_pupils
-from transport.prices import TODAY_TRANSPORT_FACTOR, price_factors, reprice_dataset
-from transport.prices import reprice_params as scaled_params
+from transport.placement.capacity import with_capacity
 from transport.routing import route_cost
-from transport.validate import read_dataset
+from transport.runs.write import read_run
 
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -361,7 +361,7 @@ def test_compare_with_network_osm_uses_the_road_map(tmp_path):
 
 @pytest.mark.skipif(not RUTLAND.exists(), reason=f"the Rutland OSM extract is not at {RUTLAND}")
 def test_compare_on_the_rutland_road_network(tmp_path):
-    from transport.network import load_road_graph
+    from transport.travel.network import load_road_graph
 
     cache = tmp_path / "cache"
     graph = load_road_graph(osm_file=RUTLAND, cache_dir=cache)

@@ -1,12 +1,12 @@
 """A run killed at any moment leaves the previous run intact and no partial folder behind.
 
 Each test starts a real ``sen-transport solve`` in a child process (the console entry point,
-``cli.main.main``, wrapped so that it leaves a marker file as it enters placement, routing and
-each file it writes), waits for the marker of a stage, kills it with SIGTERM or SIGKILL and
-checks the run folder that was already there, byte for byte, and the folder around it.
+``transport.cli.main.main``, wrapped so that it leaves a marker file as it enters placement,
+routing and each file it writes), waits for the marker of a stage, kills it with SIGTERM or
+SIGKILL and checks the run folder that was already there, byte for byte, and the folder around it.
 
-SIGTERM unwinds (``cli.common.install_signal_handlers``): no temporary folder is left and the
-worker processes stop. SIGKILL cannot be caught: a kill while files are being written leaves
+SIGTERM unwinds (``transport.cli.common.install_signal_handlers``): no temporary folder is left
+and the worker processes stop. SIGKILL cannot be caught: a kill while files are being written leaves
 the hidden ``.<run>.tmp-<pid>-…`` folder, which the next run removes.
 """
 
@@ -34,7 +34,7 @@ marks = Path(os.environ["FAULT_MARKS"])
 place_pause = float(os.environ.get("FAULT_PLACE_PAUSE", "0"))
 write_pause = float(os.environ.get("FAULT_WRITE_PAUSE", "0"))
 import transport.jobs as jobs
-import transport.output as output
+import transport.runs.write as output
 import transport.routing as routing
 
 def mark(name):
@@ -57,7 +57,7 @@ def write_csv(path, *a, **k):
     time.sleep(write_pause)
 
 jobs.place_pupils, routing.plan_routes, output.write_csv = place, plan, write_csv
-from cli.main import main
+from transport.cli.main import main
 sys.argv = ["sen-transport", *sys.argv[1:]]
 main()
 """

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transport.geocode import (
+from transport.data.geocode import (
     KENT_DISTRICTS,
     MEDWAY_CODE,
     bng_to_wgs84,

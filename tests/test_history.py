@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import cli
-from transport.history import dated_run_dir, diff_runs, update_latest
+from transport.cli.main import cli
+from transport.runs.history import dated_run_dir, diff_runs, update_latest
 
 
 def make_run(
@@ -118,8 +118,8 @@ def test_nightly_job_dates_runs_and_moves_latest_last(tiny_dir, tmp_path):
     import os
 
     from transport.jobs import solve_nightly_job
-    from transport.output import read_run
     from transport.routing import RoutingOptions
+    from transport.runs.write import read_run
 
     day = dt.date(2026, 11, 28)
     fast = RoutingOptions(time_limit_s=1, workers=1)

@@ -1,7 +1,7 @@
 import pytest
 
+from transport.data.load import load_tables, parse_csv_text
 from transport.errors import InputError
-from transport.load import load_tables, parse_csv_text
 
 
 def test_bom_crlf_padding_and_blank_rows_are_absorbed():

@@ -13,11 +13,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from transport import _graph_cache, network
+from transport.cli.main import cli
+from transport.data.validate import read_dataset
 from transport.errors import FarFromRoadWarning, TravelModelError
 from transport.model import TravelParams
-from transport.network import (
+from transport.placement import place_pupils
+from transport.travel import CrowFlyModel, _graph_cache, network
+from transport.travel.network import (
     METRES_PER_MILE,
     RoadGraph,
     RoadNetworkModel,
@@ -25,9 +27,6 @@ from transport.network import (
     load_road_graph,
     travel_model_from_options,
 )
-from transport.placement import place_pupils
-from transport.travel import CrowFlyModel
-from transport.validate import read_dataset
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUTLAND = SHARED / "osm" / "rutland-drive.osm.bz2"

@@ -3,9 +3,9 @@ import stat
 
 import pytest
 
-from transport.output import write_run
+from transport.data.validate import read_dataset
 from transport.placement import place_pupils
-from transport.validate import read_dataset
+from transport.runs.write import write_run
 
 
 def test_files_are_owner_only_and_replaced_atomically(tiny_dir, tmp_path):
@@ -31,7 +31,7 @@ def test_failed_write_keeps_previous_run(tiny_dir, tmp_path):
 
 
 def test_read_run_round_trips_placements(tiny_dir, tmp_path):
-    from transport.output import read_run
+    from transport.runs.write import read_run
 
     result = place_pupils(read_dataset(tiny_dir), policy="optimal")
     write_run(tmp_path / "run", summary={"pupils": 12}, placements=result)
@@ -42,7 +42,7 @@ def test_read_run_round_trips_placements(tiny_dir, tmp_path):
 
 def test_read_run_of_a_non_run_reports_missing_files(tmp_path):
     from transport.errors import InputError
-    from transport.output import read_run
+    from transport.runs.write import read_run
 
     with pytest.raises(InputError, match="placements.csv"):
         read_run(tmp_path)
@@ -53,7 +53,7 @@ def test_stale_temporary_folders_of_dead_runs_are_removed(tiny_dir, tmp_path):
     import sys
     import time
 
-    from transport.output import STALE_AFTER_S, clean_stale
+    from transport.runs.write import STALE_AFTER_S, clean_stale
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # a process id that no longer runs
@@ -100,7 +100,7 @@ def test_write_run_cleans_stale_folders_and_keeps_the_old_until_done(tiny_dir, t
 
 def test_replace_without_an_atomic_exchange(tiny_dir, tmp_path, monkeypatch):
     """Where renameat2 is missing: two renames, the previous run back if the second fails."""
-    import transport.output as output
+    import transport.runs.write as output
 
     monkeypatch.setattr(output, "_exchange", lambda a, b: False)
     result = place_pupils(read_dataset(tiny_dir), policy="keep")
@@ -135,7 +135,7 @@ def test_missing_parent_folders_are_created_owner_only(tiny_dir, tmp_path):
 def test_a_run_too_large_for_memory_stops_with_a_clear_message(tiny_dir, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from transport.cli.main import cli
     from transport.jobs import LimitError, check_memory
 
     assert check_memory(42_000, 860, available=8 * 2**30) < 8 * 2**30 * 0.8

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
+from transport.data.validate import read_dataset
 from transport.errors import PlacementError
 from transport.model import Dataset, Parameters, Pupil, School, VehicleType
 from transport.placement import POLICIES, place_pupils, summarise_placement
 from transport.travel import CrowFlyModel, as_points
-from transport.validate import read_dataset
 
 NEEDS = ("ASD", "SEMH", "SLD")
 TAXI = VehicleType("taxi", 4, 0, 38.0, 0.95, None)

@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.main import cli
-from transport.sheets import NEVER_REDACTED
-from transport.validate import read_dataset
+from transport.cli.main import cli
+from transport.data.validate import read_dataset
+from transport.runs.sheets import NEVER_REDACTED
 
 TINY = Path(__file__).parent / "data" / "tiny"
 FAST = ["--time-limit", "2", "--workers", "1"]

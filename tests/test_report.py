@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from tests._compare_fixture import make_compare_dir
+from transport.data.validate import read_dataset
 from transport.errors import InputError
 from transport.model import Dataset
 from transport.report import PrivacyOptions, ReportOptions, write_report
 from transport.report.charts import money_short, nice_ticks
 from transport.report.geometry import PALETTE, home_grid, to_grid
 from transport.report.html import money
-from transport.validate import read_dataset
 
 TINY = Path(__file__).parent / "data" / "tiny"
 PTB = {"optimal": (2, 3000.0, 1000.0, 5000.0)}
@@ -324,7 +324,7 @@ def test_report_of_a_real_comparison(tmp_path: Path) -> None:
     """The compare engine's own folder (shipped scenarios on tiny) renders, figures intact."""
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from transport.cli.main import cli
 
     files = [SCENARIOS / f"{n}.toml" for n in ("nearest-suitable", "ptb-trial", "baseline")]
     out = tmp_path / "out"

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.checker import check_run
+from transport.data.validate import read_dataset
 from transport.jobs import solve_job
 from transport.model import Parameters, VehicleType
 from transport.placement import place_pupils
 from transport.routing import RoutingOptions, plan_routes, route_cost
-from transport.validate import read_dataset
 
 SCHOOL = {"lat": 51.20, "lon": 0.90}
 VEHICLES = [

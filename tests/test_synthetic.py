@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from transport.geocode import KENT_DISTRICTS
-from transport.model import NEED_CODES, SCHOOL_KINDS
-from transport.synthetic import (
+from transport.data.geocode import KENT_DISTRICTS
+from transport.datagen.kent import (
     INCOMPATIBLE_COLUMNS,
     PUPIL_COLUMNS,
     SCHOOL_COLUMNS,
@@ -22,6 +21,7 @@ from transport.synthetic import (
     need_mix,
     write_kent_dataset,
 )
+from transport.model import NEED_CODES, SCHOOL_KINDS
 
 N = 300
 
@@ -95,7 +95,7 @@ def test_written_files_parse_back(small: KentData, tmp_path: Path) -> None:
 
 
 def test_the_data_validates(small: KentData) -> None:
-    from transport.validate import dataset_from_frames
+    from transport.data.validate import dataset_from_frames
 
     data = dataset_from_frames(*_frames(small))
     assert len(data.pupils) == N

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from transport.data.validate import dataset_from_frames, parse_hhmm, read_dataset
 from transport.errors import InputError
-from transport.validate import dataset_from_frames, parse_hhmm, read_dataset
 
 
 def edit(folder: Path, name: str, func) -> None:

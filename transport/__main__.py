@@ -1,6 +1,6 @@
 """``python -m transport`` runs the command-line interface."""
 
-from cli.main import main
+from transport.cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -11,13 +11,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from transport.data.validate import read_dataset
 from transport.errors import TransportError
-from transport.history import dated_run_dir, update_latest
 from transport.model import Dataset, Parameters, PlacementResult
-from transport.output import clean_stale, make_private_dirs, write_run
 from transport.placement import place_pupils, summarise_placement
+from transport.runs.history import dated_run_dir, update_latest
+from transport.runs.write import clean_stale, make_private_dirs, write_run
 from transport.travel import CrowFlyModel, TravelModel
-from transport.validate import read_dataset
 
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
 # measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
@@ -256,7 +256,7 @@ def solve_nightly_job(
     """:func:`solve_job` into a dated folder of ``runs_root``, then point ``latest`` at it.
 
     The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
-    :func:`transport.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
+    :func:`transport.runs.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
     complete. Temporary folders left by runs killed outright are removed first. ``options``
     are :func:`solve_job`'s. Returns the summary and the run folder.
     """
@@ -279,10 +279,9 @@ def sheets_job(
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
-    :mod:`transport.sheets`). Returns the summary (counts only).
+    :mod:`transport.runs.sheets`). Returns the summary (counts only).
     """
-    from transport.output import read_run
-    from transport.sheets import (
+    from transport.runs.sheets import (
         SHEET_CSV,
         SHEET_HTML,
         pupil_postcodes,
@@ -290,6 +289,7 @@ def sheets_job(
         sheet_columns,
         sheet_rows,
     )
+    from transport.runs.write import read_run
 
     clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     run = read_run(run_dir)

@@ -16,12 +16,12 @@ changes a result::
     school_id = "119056"          # a school ...
     add = 20                      # ... gains 20 places
     # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most,
-    #     batch = 25 places at a time, candidates = [...] school ids; see transport.capacity)
+    #     batch = 25 places at a time, candidates = [...] school ids; see placement/capacity.py)
 
     [prices]
     basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
     # transport_factor = 1.906    # × vehicle day rates, £ a mile, PA day rate (default by basis)
-    # place_factor = 1.0          # × place costs (default by basis; see transport.prices)
+    # place_factor = 1.0          # × place costs (default by basis; see transport.costing)
 
     [travel]
     network = "crow-fly"          # crow-fly | osm
@@ -72,9 +72,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from transport.costing import PriceFactors, price_factors
 from transport.errors import ScenarioError
 from transport.model import NEED_CODES, CostParams, Parameters, RideParams, TravelParams
-from transport.prices import PriceFactors, price_factors
 
 PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
 SCOPES = ("all", "new-entrants")
@@ -99,7 +99,7 @@ class CapacityChange:
 
     ``where = "best"`` sites the places ``batch`` at a time among ``candidates`` (default: the
     special schools and resourced units serving one of ``needs``); see
-    :mod:`transport.capacity` for the method.
+    :mod:`transport.placement.capacity` for the method.
     """
 
     add: int
@@ -135,7 +135,7 @@ class CapacityChange:
 
 @dataclass(frozen=True)
 class PriceSettings:
-    """Unit costs: the data's own (2013) or today's; factors default by basis (transport.prices)."""
+    """Unit costs: the data's own (2013) or today's; factors by basis (transport.costing)."""
 
     basis: str = "2013"
     transport_factor: float | None = None

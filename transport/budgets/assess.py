@@ -15,7 +15,7 @@ from transport.budgets.pricing import PricedPupil, price_pupil
 from transport.budgets.savings import SavingsModel
 from transport.budgets.uptake import Simulation, simulate_uptake, uptake_probability
 from transport.model import Dataset
-from transport.output import RunFiles
+from transport.runs.write import RunFiles
 from transport.scenario import BudgetSettings
 from transport.travel import straight_line_miles
 

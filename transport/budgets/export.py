@@ -15,7 +15,7 @@ Only what a budget letter needs leaves the engine: no needs, no home locations, 
     ``countywide`` (the same for every district, when the cohort is smaller) and
     ``parameters`` (every setting used).
 
-The folder is written atomically with :func:`transport.output.write_run`, files readable by
+The folder is written atomically with :func:`transport.runs.write.write_run`, files readable by
 their owner only.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.budgets.assess import BudgetRow, CohortAssessment
-from transport.output import FILE_MODE, _replace_dir, write_run
+from transport.runs.write import FILE_MODE, _replace_dir, write_run
 
 BUDGET_COLUMNS = (
     "pupil_id",

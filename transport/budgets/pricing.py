@@ -31,8 +31,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from transport.data.load import parse_csv_text
 from transport.errors import InputError, Problem
-from transport.load import parse_csv_text
 from transport.scenario import BudgetSettings
 
 INSTALMENTS = 11

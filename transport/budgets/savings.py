@@ -35,7 +35,6 @@ import numpy as np
 
 from transport.errors import InputError, Problem, ScenarioError
 from transport.model import CostParams, Dataset, Parameters, RideParams, Route, TravelParams
-from transport.output import RunFiles, read_run
 from transport.routing.reoptimise import (
     EXACT_SUBSET_MAX,
     IMPOSSIBLE,
@@ -43,6 +42,7 @@ from transport.routing.reoptimise import (
     replan_route,
     subset_costs,
 )
+from transport.runs.write import RunFiles, read_run
 from transport.travel import TravelModel
 
 SEARCH_TIME_LIMIT_S = 1.0

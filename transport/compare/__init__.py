@@ -28,9 +28,9 @@ from typing import Any
 from transport.compare._cache import StageCache, files_digest
 from transport.compare._run import CompareOptions, Context, run_scenario
 from transport.compare._table import add_savings, columns, write_comparison
+from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.scenario import Scenario, load_scenario
-from transport.validate import read_dataset
 
 __all__ = ["CompareOptions", "columns", "compare_scenarios", "load_scenarios"]
 

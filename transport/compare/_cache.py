@@ -15,18 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from transport.output import FILE_MODE
+from transport.runs.write import FILE_MODE
 
 PLACEMENT_SOURCES = (
     "model.py",
-    "load.py",
-    "validate.py",
-    "travel.py",
-    "network.py",
-    "_graph_cache.py",
-    "placement.py",
-    "capacity.py",
-    "prices.py",
+    "units.py",
+    "data",
+    "travel",
+    "placement",
+    "costing.py",
     "scenario.py",
     "compare/_cache.py",
     "compare/_run.py",

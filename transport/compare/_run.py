@@ -22,8 +22,8 @@ from typing import Any
 from transport.budgets import SavingsModel, assess_cohort, read_attendance, resolve_districts
 from transport.budgets.assess import BudgetRow
 from transport.budgets.export import budget_summary, write_budget_run
-from transport.capacity import CAPACITY_COLUMNS, CapacityRow, apply_capacity, with_capacity
 from transport.compare._cache import StageCache, code_digest, digest
+from transport.costing import PriceFactors, reprice_dataset, reprice_params, reprice_routes
 from transport.jobs import solve_summary
 from transport.model import (
     Dataset,
@@ -36,10 +36,15 @@ from transport.model import (
     Unplaced,
     Unrouted,
 )
-from transport.output import FILE_MODE, _replace_dir, read_run, write_run
 from transport.placement import place_pupils
-from transport.prices import PriceFactors, reprice_dataset, reprice_params, reprice_routes
+from transport.placement.capacity import (
+    CAPACITY_COLUMNS,
+    CapacityRow,
+    apply_capacity,
+    with_capacity,
+)
 from transport.routing import RoutePlan, RoutingOptions, plan_routes
+from transport.runs.write import FILE_MODE, _replace_dir, read_run, write_run
 from transport.scenario import NetworkSettings, Scenario
 from transport.travel import TravelModel
 
@@ -77,7 +82,7 @@ class Context:
     travel_models: dict[str, TravelModel] = field(default_factory=dict)
 
     def travel_model(self, net: NetworkSettings, params: Parameters) -> TravelModel:
-        from transport.network import travel_model_from_options
+        from transport.travel.network import travel_model_from_options
 
         key = digest([asdict(net), asdict(params.travel)])
         if key not in self.travel_models:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transport.output import FILE_MODE, write_csv
+from transport.runs.write import FILE_MODE, write_csv
 
 HEAD_COLUMNS = (
     "scenario",

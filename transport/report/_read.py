@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transport.data.validate import read_dataset
 from transport.errors import InputError, Problem
 from transport.model import Dataset
-from transport.output import RunFiles, read_run
-from transport.validate import read_dataset
+from transport.runs.write import RunFiles, read_run
 
 
 @dataclass(frozen=True)

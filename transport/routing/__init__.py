@@ -12,7 +12,7 @@ within the pupil's effective limit, and arrival at ``arrive_by``.
 
 Examples
 --------
->>> from transport.validate import read_dataset  # doctest: +SKIP
+>>> from transport.data.validate import read_dataset  # doctest: +SKIP
 >>> from transport.placement import place_pupils  # doctest: +SKIP
 >>> data = read_dataset("tests/data/tiny")  # doctest: +SKIP
 >>> plan = plan_routes(data, place_pupils(data, policy="keep"),

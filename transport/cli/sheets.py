@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from cli.common import data_option, domain_errors
-from cli.render import print_sheets
+from transport.cli.common import data_option, domain_errors
+from transport.cli.render import print_sheets
 from transport.jobs import sheets_job
 
 

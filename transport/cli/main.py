@@ -10,14 +10,14 @@ import sys
 
 import click
 
-from cli.budgets import budgets
-from cli.common import install_signal_handlers, run_command
-from cli.compare import compare
-from cli.data import data
-from cli.graph import graph
-from cli.history import diff
-from cli.place import place
-from cli.sheets import sheets
+from transport.cli.budgets import budgets
+from transport.cli.common import install_signal_handlers, run_command
+from transport.cli.compare import compare
+from transport.cli.data import data
+from transport.cli.graph import graph
+from transport.cli.history import diff
+from transport.cli.place import place
+from transport.cli.sheets import sheets
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -41,7 +41,7 @@ cli.add_command(compare)
 cli.add_command(sheets)
 
 try:  # commands of later stages register themselves here when their module exists
-    from cli.solve import solve
+    from transport.cli.solve import solve
 
     cli.add_command(solve)
 except ImportError:  # pragma: no cover - only while a stage is absent

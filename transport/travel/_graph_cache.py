@@ -12,8 +12,8 @@ folder, then :func:`os.replace`), so that a run killed half-way never leaves a t
 two runs sharing a folder never read one:
 
 ``graphs/<key>.npz``
-    A built road graph as arrays (see :class:`transport.network.RoadGraph`), keyed by a digest
-    of the map's bytes (or the place name) and the speed overrides.
+    A built road graph as arrays (see :class:`transport.travel.network.RoadGraph`), keyed by a
+    digest of the map's bytes (or the place name) and the speed overrides.
 ``pairs/<graph digest>/<segment>.npz``
     Travel seconds and metres between graph nodes already computed, in append-only segments.
     Seconds are stored before the peak factor (a uniform factor changes no shortest path), so
@@ -47,7 +47,7 @@ from transport.errors import TravelModelError
 if TYPE_CHECKING:
     import networkx as nx
 
-log = logging.getLogger("transport.network")
+log = logging.getLogger("transport.travel.network")
 
 CACHE_ENV = "SEN_TRANSPORT_CACHE"
 FORMAT_VERSION = 1

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import domain_errors
+from transport.cli.common import domain_errors
 
 
 @click.group()
@@ -38,7 +38,7 @@ def kent(seed: int, pupils: int, out_dir: Path) -> None:
     Example:
       sen-transport data kent --seed 2013 --out data/kent
     """
-    from transport.synthetic import build_kent_dataset, write_kent_dataset
+    from transport.datagen.kent import build_kent_dataset, write_kent_dataset
 
     built = build_kent_dataset(seed=seed, pupils=pupils)
     paths = write_kent_dataset(built, out_dir)

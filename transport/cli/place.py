@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.common import (
+from transport.cli.common import (
     data_option,
     domain_errors,
     network_options,
@@ -14,11 +14,11 @@ from cli.common import (
     travel_options,
     verbose_ids_option,
 )
-from cli.render import print_placement
+from transport.cli.render import print_placement
 from transport.jobs import place_job
 from transport.model import CostParams, Parameters, TravelParams
-from transport.network import travel_model_from_options
 from transport.placement import POLICIES
+from transport.travel.network import travel_model_from_options
 
 
 def parameters_from_options(

@@ -8,15 +8,15 @@ from typing import Any
 
 import click
 
-from cli.common import (
+from transport.cli.common import (
     data_option,
     domain_errors,
     network_options,
     travel_options,
     verbose_ids_option,
 )
-from cli.place import parameters_from_options
-from cli.render import print_solve
+from transport.cli.place import parameters_from_options
+from transport.cli.render import print_solve
 from transport.errors import ScenarioError
 from transport.jobs import solve_job, solve_nightly_job
 from transport.placement import POLICIES
@@ -163,7 +163,7 @@ def solve(
       sen-transport solve --data data/kent --out runs/tonight --time-limit 300
       sen-transport solve --data data/kent --runs-dir runs   # runs/2026-11-28, runs/latest
     """
-    from transport.network import travel_model_from_options
+    from transport.travel.network import travel_model_from_options
 
     if (out_dir is None) == (runs_dir is None):
         raise click.UsageError("give exactly one of --out and --runs-dir")

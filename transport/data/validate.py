@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transport.data.load import RawTables, load_tables
 from transport.errors import InputError, Problem
-from transport.load import RawTables, load_tables
 from transport.model import (
     ANY_NEED,
     NEED_CODES,
@@ -200,7 +200,7 @@ def _locations(table: _Table) -> tuple[list[float | None], list[float | None], l
             i for i in range(n) if lat[i] is None and east[i] is not None and north[i] is not None
         ]
         if rows:
-            from transport.geocode import bng_to_wgs84
+            from transport.data.geocode import bng_to_wgs84
 
             la, lo = bng_to_wgs84([east[i] for i in rows], [north[i] for i in rows])
             for k, i in enumerate(rows):
@@ -209,7 +209,7 @@ def _locations(table: _Table) -> tuple[list[float | None], list[float | None], l
         postcodes = table.cells("postcode")
         rows = [i for i in range(n) if lat[i] is None and postcodes[i]]
         if rows:
-            from transport.geocode import geocode_postcodes
+            from transport.data.geocode import geocode_postcodes
 
             found = geocode_postcodes([postcodes[i] for i in rows])
             for k, i in enumerate(rows):
@@ -289,7 +289,7 @@ def _county_centre(lat: list[float | None], lon: list[float | None]) -> tuple[fl
 def _district(table: _Table, codes: list[str | None]) -> list[str]:
     names = table.cells("district")
     if any(codes):
-        from transport.geocode import KENT_DISTRICTS
+        from transport.data.geocode import KENT_DISTRICTS
 
         names = [
             n or (KENT_DISTRICTS.get(c, c) if c else "") for n, c in zip(names, codes, strict=True)

@@ -45,11 +45,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
-from transport import _graph_cache as cache
-from transport._graph_cache import UK_SPEEDS_KPH
 from transport.errors import FarFromRoadWarning, TravelModelError
 from transport.model import TravelParams
 from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
+from transport.travel import _graph_cache as cache
+from transport.travel._graph_cache import UK_SPEEDS_KPH
 
 if TYPE_CHECKING:
     import networkx as nx

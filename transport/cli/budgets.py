@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from cli.common import data_option, domain_errors, network_options, out_option
-from cli.render import print_budgets
+from transport.cli.common import data_option, domain_errors, network_options, out_option
+from transport.cli.render import print_budgets
 from transport.errors import ScenarioError
 
 
@@ -99,8 +99,8 @@ def budgets(
     """
     from transport.budgets.cohorts import COHORTS, split_districts
     from transport.jobs import budgets_job
-    from transport.network import travel_model_from_options
     from transport.scenario import Scenario, load_scenario
+    from transport.travel.network import travel_model_from_options
 
     if districts is not None and cohort is not None:
         raise ScenarioError("give --districts or --cohort, not both")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from cli.common import domain_errors
-from transport.network import load_graph, save_graph
+from transport.cli.common import domain_errors
+from transport.travel.network import load_graph, save_graph
 
 
 @click.group()

@@ -1,7 +1,7 @@
 """Load: read a data folder's CSV files as text tables, tolerant of spreadsheet quirks.
 
 Nothing is interpreted here: every cell stays a string (stripped of stray whitespace) so that
-:mod:`transport.validate` can report every problem with its file, row and column.
+:mod:`transport.data.validate` can report every problem with its file, row and column.
 Excel's quirks are absorbed: a UTF-8 byte-order mark, ``\\r\\n`` line ends, padded headers,
 header case, and blank trailing rows.
 """

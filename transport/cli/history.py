@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from cli.common import domain_errors
-from cli.render import print_diff
-from transport.history import CHANGE_COLUMNS, diff_runs
-from transport.output import write_csv
+from transport.cli.common import domain_errors
+from transport.cli.render import print_diff
+from transport.runs.history import CHANGE_COLUMNS, diff_runs
+from transport.runs.write import write_csv
 
 
 @click.command()

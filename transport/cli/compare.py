@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from cli.common import data_option, domain_errors, network_options, travel_options
-from cli.render import console
+from transport.cli.common import data_option, domain_errors, network_options, travel_options
+from transport.cli.render import console
 from transport.routing import BACKENDS
 
 

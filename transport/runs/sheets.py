@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from transport.errors import InputError, Problem
-from transport.load import load_tables
+from transport.data.load import load_tables
 from transport.model import Dataset, Pupil, format_hhmm
-from transport.output import RunFiles
+from transport.runs.write import RunFiles
 
 SHEET_CSV = "route-sheets.csv"
 SHEET_HTML = "route-sheets.html"

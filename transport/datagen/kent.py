@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transport import _kent_facts as facts
-from transport.geocode import (
+from transport.data.geocode import (
     KENT_AREAS,
     KENT_DISTRICTS,
     geocode_postcodes,
     nearest_postcodes,
     postcode_table,
 )
+from transport.datagen import _kent_facts as facts
 
 SCHOOL_COLUMNS: tuple[str, ...] = (
     "school_id",
@@ -332,8 +332,8 @@ def _vehicles() -> pd.DataFrame:
 
 
 def _place(schools: pd.DataFrame, pupils: pd.DataFrame, vehicles: pd.DataFrame) -> Any:
+    from transport.data.validate import dataset_from_frames
     from transport.placement import place_pupils
-    from transport.validate import dataset_from_frames
 
     data = dataset_from_frames(schools, pupils, vehicles, None, source="<synthetic kent>")
     return data, place_pupils(data, policy=PLACEMENT_POLICY)
@@ -553,7 +553,7 @@ def write_kent_dataset(data: KentData, out_dir: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m transport.synthetic --seed 2013 --out data/kent``."""
+    """``python -m transport.datagen.kent --seed 2013 --out data/kent``."""
     parser = argparse.ArgumentParser(description="Build the synthetic Kent data set.")
     parser.add_argument("--seed", type=int, default=2013)
     parser.add_argument("--pupils", type=int, default=4200)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from transport.errors import InputError, Problem
-from transport.validate import parse_hhmm
+from transport.data.validate import parse_hhmm
 
 LATEST = "latest"
 CHANGE_COLUMNS = ("pupil_id", "change", "before", "after")

@@ -1,0 +1,1 @@
+"""Data: read a data folder (``load``), check it (``validate``) and geocode postcodes."""

@@ -1,0 +1,1 @@
+"""Data tools apart from the pipeline: the deterministic synthetic Kent data set."""
