@@ -49,6 +49,14 @@ class InputError(TransportError):
         super().__init__("\n".join([header, *shown]))
 
 
+class ParameterError(TransportError, ValueError):
+    """A parameter (an option, a scenario key, a settings field) holds an impossible value.
+
+    Also a :class:`ValueError`, so code that validates settings dataclasses in
+    ``__post_init__`` can raise it where a ``ValueError`` is expected.
+    """
+
+
 class ScenarioError(TransportError):
     """A scenario file or option names an unknown key or holds an impossible value."""
 
