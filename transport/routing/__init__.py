@@ -26,7 +26,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from transport.errors import RoutingError
@@ -41,7 +41,7 @@ from transport.model import (
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
 from transport.routing._problem import route_cost
-from transport.routing._solve import BACKENDS, RoutingWarning
+from transport.routing._solve import BACKENDS, WORK_UNIT_MOVES, Effort, RoutingWarning
 from transport.travel import CrowFlyModel, TravelModel
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "RoutePlan",
     "RoutingOptions",
     "RoutingWarning",
+    "WORK_UNIT_MOVES",
     "plan_routes",
     "route_cost",
 ]
@@ -57,20 +58,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RoutingOptions:
-    """How to solve: backend, time budget, seed, worker processes and mixed-school routes.
+    """How to solve: backend, time or work limit, seed, workers, strict limits, mixed schools.
 
     Parameters
     ----------
     backend
         ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
-        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pupils are solved exactly
-        whatever the backend.
+        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pickup visits are solved
+        exactly whatever the backend.
     time_limit_s
-        Wall-clock budget for the whole plan, in seconds.
+        Wall-clock limit for the whole plan, in seconds (time mode): the searches use it all
+        whenever a school still has searching to do, shared among schools as they need it,
+        and stop on the clock; plans of the same seed may differ between runs.
+    work_limit
+        Deterministic mode instead of time: the searches stop after this much work, in units
+        of a million local-search move evaluations (``WORK_UNIT_MOVES``), never on the clock,
+        so the same data, seed and work limit give the same plan on any machine and load.
+        ``time_limit_s`` is then not used.
     seed
-        Random seed; the same seed and time limit give the same plan on the same machine,
-        unless it is so busy that a wall-clock safety stop comes before a search's work limit
-        (``RoutePlan.info["schools_stopped_by_clock"]`` then names those schools).
+        Random seed.
     workers
         Worker processes; 0 means one per CPU.
     mixed_school
@@ -78,6 +84,10 @@ class RoutingOptions:
         most 15 minutes (a post-pass that merges routes when that saves money).
     mixed_school_radius_miles
         How near (road miles) two schools must be to share a vehicle.
+    strict_limits
+        No ride over the pupil's stated limit (``max_ride_min``, else the age default) unless
+        the direct journey alone is longer, in which case the pupil rides direct; without it
+        a ride may reach ``direct_min + direct_slack_min`` (the contract's rule).
     """
 
     backend: str = "auto"
@@ -86,6 +96,8 @@ class RoutingOptions:
     workers: int = 0
     mixed_school: bool = False
     mixed_school_radius_miles: float = 3.0
+    work_limit: float | None = None
+    strict_limits: bool = False
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -98,10 +110,25 @@ class RoutingOptions:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"workers must be a non-negative integer, got {self.workers!r}")
+        if self.work_limit is not None and not (
+            isinstance(self.work_limit, int | float)
+            and math.isfinite(self.work_limit)
+            and self.work_limit > 0
+        ):
+            raise ValueError(f"work_limit must be a positive number, got {self.work_limit!r}")
         if not self.mixed_school_radius_miles > 0:
             raise ValueError(
                 f"mixed_school_radius_miles must be positive, got {self.mixed_school_radius_miles}"
             )
+
+    @property
+    def effort(self) -> Effort:
+        """The time or work the searches may spend."""
+        return Effort(self.time_limit_s, self.work_limit)
+
+    @property
+    def mode(self) -> str:
+        return self.effort.mode
 
     @property
     def worker_count(self) -> int:
@@ -214,6 +241,9 @@ def plan_routes(
             f"(first: {bad[0]})"
         )
     start = time.perf_counter()
+    started = time.time()
+    # the travel model's dwell is the one its matrices were made with
+    params = replace(params, travel=replace(params.travel, dwell_min=travel.dwell_min))
 
     def report(done: int, total: int, routed: int, cost: float, stage: str, sid: str | None):
         if progress is not None:
@@ -225,12 +255,14 @@ def plan_routes(
         travel=travel,
         params=params,
         backend=options.backend,
-        time_limit_s=options.time_limit_s,
+        effort=options.effort,
         seed=options.seed,
         workers=options.worker_count,
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
+        strict_limits=options.strict_limits,
         report=report,
+        started=started,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(

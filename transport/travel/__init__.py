@@ -7,19 +7,23 @@ OpenStreetMap road-network backend. Placement and routing see only :class:`Trave
 from transport.travel.crowfly import (
     EARTH_RADIUS_MILES,
     CrowFlyModel,
+    Points,
     TravelMatrix,
     TravelModel,
     as_points,
     great_circle_miles,
+    stack_points,
     straight_line_miles,
 )
 
 __all__ = [
     "EARTH_RADIUS_MILES",
     "CrowFlyModel",
+    "Points",
     "TravelMatrix",
     "TravelModel",
     "as_points",
     "great_circle_miles",
+    "stack_points",
     "straight_line_miles",
 ]

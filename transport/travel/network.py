@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METRES_PER_MILE = 1609.344
-NETWORKS = ("crow-fly", "osm")
+NETWORKS = ("crow-fly", "osm", "matrix")
 
 LIMIT_MIN_SOURCES = 8
 """From this many sources a call first bounds each tree's search radius through a pivot node."""
@@ -590,8 +590,12 @@ def travel_model_from_options(
     peak_factor: float = 1.0,
     speeds: Mapping[str, float] | None = None,
     workers: int | None = None,
+    matrix: str | Path | None = None,
 ) -> TravelModel:
     """The travel model the command-line options ask for.
+
+    ``matrix`` reads a council's own travel matrix (``from_id,to_id,miles,minutes``; see
+    :mod:`transport.travel.matrix`) from the file ``matrix``.
 
     ``crow-fly`` is the contract's default model with ``params``; ``osm`` builds (or loads
     from the cache) the road graph of exactly one of ``osm_file``, ``graphml`` or
@@ -605,6 +609,16 @@ def travel_model_from_options(
     """
     sources = {"--osm-file": osm_file, "--osm-place": osm_place, "--graphml": graphml}
     given = [k for k, v in sources.items() if v not in (None, "")]
+    if network == "matrix":
+        if given or speeds or peak_factor != 1.0:
+            raise TravelModelError("map options and --peak-factor apply to --network osm only")
+        if matrix in (None, ""):
+            raise TravelModelError("--network matrix needs a travel matrix file (--matrix FILE)")
+        from transport.travel.matrix import MatrixModel
+
+        return MatrixModel.from_csv(matrix, dwell_min=params.dwell_min)
+    if matrix not in (None, ""):
+        raise TravelModelError("--matrix needs --network matrix")
     if network == "crow-fly":
         if given or speeds:
             raise TravelModelError(f"{', '.join(given) or 'speeds'} need(s) --network osm")
