@@ -294,6 +294,23 @@ def test_same_seed_same_plan_by_work_limits(tmp_path):
     assert len(other.routes) > 0
 
 
+def test_time_mode_uses_the_limit_and_never_overruns(tmp_path):
+    """--time-limit means what it says: never more than 5 % past it, and (while a school
+    still has searching to do) at least 90 % of it used."""
+    pupils = spread(60, "S1", seed=5) + spread(45, "S2", seed=6, dlat=0.2)
+    schools = [school("S1"), school("S2", 0.2, 0.0, "08:45")]
+    data = read_dataset(write_data(tmp_path / "d", pupils, schools=schools))
+    placements = place_pupils(data, policy="keep")
+    limit = 6.0
+    plan = plan_routes(data, placements, options=RoutingOptions(time_limit_s=limit, workers=2))
+    assert plan.info["mode"] == "time" and plan.info["time_limit_s"] == limit
+    assert plan.info["wall_s"] <= limit * 1.05
+    searched = [sid for sid, s in plan.school_status.items() if s.startswith("feasible")]
+    if plan.info["schools_converged"] < len(searched):
+        assert plan.info["wall_s"] >= 0.9 * limit
+    assert set(plan.info["search_s_by_school"]) == set(searched)
+
+
 def _burn(seconds: float) -> None:
     """Busy-loop one core (artificial load)."""
     import time

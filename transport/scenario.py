@@ -24,10 +24,12 @@ changes a result::
     # place_factor = 1.0          # × place costs (default by basis; see transport.costing)
 
     [travel]
-    network = "crow-fly"          # crow-fly | osm
+    network = "crow-fly"          # crow-fly | osm | matrix
+    # matrix = "travel.csv"       # network = "matrix": the file (default DATA/travel.csv)
     circuity = 1.3
     speed_mph = 25.0
     dwell_min = 2.0
+    dwell_per_pupil_min = 0.0     # added to a pickup's dwell for each pupil boarding
 
     [ride]
     primary_limit_min = 45
@@ -40,9 +42,11 @@ changes a result::
 
     [routing]
     time_limit_s = 120
+    # work_limit = 500            # deterministic mode: units of a million local-search moves
     seed = 0
     backend = "auto"
     mixed_school = false
+    strict_limits = false         # no ride over the stated limit unless riding direct
 
     [budgets]
     offer = false                 # true: sen-transport compare prices budgets for this scenario
@@ -79,7 +83,7 @@ from transport.model import NEED_CODES, CostParams, Parameters, RideParams, Trav
 PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
 SCOPES = ("all", "new-entrants")
 PRICE_BASES = ("2013", "today")
-NETWORKS = ("crow-fly", "osm")
+NETWORKS = ("crow-fly", "osm", "matrix")
 BACKENDS = ("auto", "ortools", "pyvrp")
 
 
@@ -164,9 +168,12 @@ class NetworkSettings:
     osm_place: str | None = None
     graphml: str | None = None
     peak_factor: float = 1.0
+    matrix: str | None = None
 
     def __post_init__(self) -> None:
         _choice("travel.network", self.network, NETWORKS)
+        if self.matrix is not None and not isinstance(self.matrix, str):
+            raise ValueError(f"travel.matrix must be a file name, got {self.matrix!r}")
         if not 0.5 <= self.peak_factor <= 3.0:
             raise ValueError(
                 f"travel.peak_factor must be between 0.5 and 3, got {self.peak_factor}"
@@ -180,10 +187,17 @@ class RoutingSettings:
     backend: str = "auto"
     mixed_school: bool = False
     workers: int = 0
+    strict_limits: bool = False
+    work_limit: float | None = None
 
     def __post_init__(self) -> None:
         if self.time_limit_s <= 0:
             raise ValueError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
+        if self.work_limit is not None:
+            limit = _number("routing.work_limit", self.work_limit)
+            if not 0 < limit < 1e9:
+                raise ValueError(f"routing.work_limit must be positive, got {self.work_limit!r}")
+            object.__setattr__(self, "work_limit", limit)
         _choice("routing.backend", self.backend, BACKENDS)
         if self.workers < 0:
             raise ValueError("routing.workers must not be negative")

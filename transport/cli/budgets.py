@@ -6,7 +6,13 @@ from pathlib import Path
 
 import click
 
-from transport.cli.common import data_option, domain_errors, network_options, out_option
+from transport.cli.common import (
+    data_option,
+    domain_errors,
+    matrix_file,
+    network_options,
+    out_option,
+)
 from transport.cli.render import print_budgets
 from transport.errors import ScenarioError
 
@@ -75,6 +81,7 @@ def budgets(
     allow_loss: bool | None,
     compare_countywide: bool,
     network: str,
+    matrix: Path | None,
     osm_file: Path | None,
     osm_place: str | None,
     graphml: Path | None,
@@ -109,7 +116,7 @@ def budgets(
         chosen = COHORTS[cohort]
     scenario = load_scenario(scenario_file) if scenario_file is not None else Scenario()
     travel = None
-    if network != "crow-fly" or osm_file or osm_place or graphml or peak_factor != 1.0:
+    if network != "crow-fly" or osm_file or osm_place or graphml or matrix or peak_factor != 1.0:
         travel = travel_model_from_options(
             network=network,
             osm_file=osm_file,
@@ -118,6 +125,7 @@ def budgets(
             params=scenario.travel,
             cache_dir=cache_dir,
             peak_factor=peak_factor,
+            matrix=matrix_file(network, matrix, data_dir),
         )
     summary = budgets_job(
         data_dir,

@@ -69,6 +69,12 @@ def travel_options(func: F) -> F:
     func = click.option(
         "--dwell-min", type=float, default=None, help="Minutes added per pickup [2]."
     )(func)
+    func = click.option(
+        "--dwell-per-pupil-min",
+        type=float,
+        default=None,
+        help="Minutes added to a pickup for each pupil boarding there [0].",
+    )(func)
     return func
 
 
@@ -77,10 +83,18 @@ def network_options(func: F) -> F:
     options = [
         click.option(
             "--network",
-            type=click.Choice(["crow-fly", "osm"]),
+            type=click.Choice(["crow-fly", "osm", "matrix"]),
             default="crow-fly",
             show_default=True,
-            help="Travel model: crow-fly miles × circuity, or OpenStreetMap roads.",
+            help="Travel model: crow-fly miles × circuity, OpenStreetMap roads, or a travel "
+            "matrix (travel.csv in the data folder, or --matrix).",
+        ),
+        click.option(
+            "--matrix",
+            type=click.Path(path_type=Path, dir_okay=False),
+            default=None,
+            help="Travel matrix CSV (from_id,to_id,miles,minutes) for --network matrix "
+            "[DATA/travel.csv].",
         ),
         click.option(
             "--osm-file",
@@ -117,6 +131,13 @@ def network_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def matrix_file(network: str, matrix: Path | None, data_dir: Path) -> Path | None:
+    """The travel matrix file of ``--network matrix``: ``--matrix``, else DATA/travel.csv."""
+    if network == "matrix" and matrix is None:
+        return Path(data_dir) / "travel.csv"
+    return matrix
 
 
 def verbose_ids_option(func: F) -> F:

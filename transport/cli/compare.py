@@ -20,11 +20,16 @@ def _network(
     osm_place: str | None,
     graphml: Path | None,
     peak_factor: float,
+    matrix: Path | None = None,
 ) -> Any:
     """The network settings given on the command line, or ``None`` (each scenario's own)."""
     from transport.scenario import NetworkSettings
 
-    if network == "crow-fly" and not (osm_file or osm_place or graphml) and peak_factor == 1.0:
+    if (
+        network == "crow-fly"
+        and not (osm_file or osm_place or graphml or matrix)
+        and peak_factor == 1.0
+    ):
         return None
     return NetworkSettings(
         network=network,
@@ -32,6 +37,7 @@ def _network(
         osm_place=osm_place,
         graphml=str(graphml) if graphml else None,
         peak_factor=peak_factor,
+        matrix=str(matrix) if matrix else None,
     )
 
 
@@ -153,6 +159,12 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
     help="Comparison folder to write (each scenario's folder in it is replaced atomically).",
 )
 @click.option("--time-limit", type=float, default=None, help="Routing seconds per scenario.")
+@click.option(
+    "--work-limit",
+    type=float,
+    default=None,
+    help="Deterministic routing: units of search work per scenario (see solve --help).",
+)
 @click.option("--seed", type=click.IntRange(0), default=None, help="Routing seed, every scenario.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Routing solver.")
 @click.option("--workers", type=click.IntRange(0), default=None, help="Worker processes.")
@@ -172,6 +184,7 @@ def compare(
     data_dir: Path,
     out_dir: Path,
     time_limit: float | None,
+    work_limit: float | None,
     seed: int | None,
     backend: str | None,
     workers: int | None,
@@ -181,7 +194,9 @@ def compare(
     circuity: float | None,
     speed_mph: float | None,
     dwell_min: float | None,
+    dwell_per_pupil_min: float | None,
     network: str,
+    matrix: Path | None,
     osm_file: Path | None,
     osm_place: str | None,
     graphml: Path | None,
@@ -216,7 +231,9 @@ def compare(
         circuity=circuity,
         speed_mph=speed_mph,
         dwell_min=dwell_min,
-        network=_network(network, osm_file, osm_place, graphml, peak_factor),
+        dwell_per_pupil_min=dwell_per_pupil_min,
+        work_limit=work_limit,
+        network=_network(network, osm_file, osm_place, graphml, peak_factor, matrix),
         graph_cache_dir=cache_dir,
     )
     err = Console(stderr=True, highlight=False)

@@ -9,6 +9,7 @@ import click
 from transport.cli.common import (
     data_option,
     domain_errors,
+    matrix_file,
     network_options,
     out_option,
     travel_options,
@@ -22,14 +23,20 @@ from transport.travel.network import travel_model_from_options
 
 
 def parameters_from_options(
-    circuity: float | None, speed_mph: float | None, dwell_min: float | None, **cost: float | None
+    circuity: float | None,
+    speed_mph: float | None,
+    dwell_min: float | None,
+    dwell_per_pupil_min: float | None = None,
+    **cost: float | None,
 ) -> Parameters:
     """Parameters with the defaults, overridden by whichever options were given."""
-    travel = {
-        k: v
-        for k, v in (("circuity", circuity), ("speed_mph", speed_mph), ("dwell_min", dwell_min))
-        if v is not None
-    }
+    given = (
+        ("circuity", circuity),
+        ("speed_mph", speed_mph),
+        ("dwell_min", dwell_min),
+        ("dwell_per_pupil_min", dwell_per_pupil_min),
+    )
+    travel = {k: v for k, v in given if v is not None}
     money = {k: v for k, v in cost.items() if v is not None}
     return Parameters(travel=TravelParams(**travel), cost=CostParams(**money))  # type: ignore[arg-type]
 
@@ -61,7 +68,9 @@ def place(
     circuity: float | None,
     speed_mph: float | None,
     dwell_min: float | None,
+    dwell_per_pupil_min: float | None,
     network: str,
+    matrix: Path | None,
     osm_file: Path | None,
     osm_place: str | None,
     graphml: Path | None,
@@ -80,7 +89,11 @@ def place(
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
     params = parameters_from_options(
-        circuity, speed_mph, dwell_min, est_cost_per_pupil_mile=est_cost_per_pupil_mile
+        circuity,
+        speed_mph,
+        dwell_min,
+        dwell_per_pupil_min,
+        est_cost_per_pupil_mile=est_cost_per_pupil_mile,
     )
     travel = travel_model_from_options(
         network=network,
@@ -90,6 +103,7 @@ def place(
         params=params.travel,
         cache_dir=cache_dir,
         peak_factor=peak_factor,
+        matrix=matrix_file(network, matrix, data_dir),
     )
     summary = place_job(data_dir, out_dir, policy=policy, params=params, travel=travel)
     print_placement(summary, out_dir, verbose_ids=verbose_ids)

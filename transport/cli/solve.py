@@ -11,6 +11,7 @@ import click
 from transport.cli.common import (
     data_option,
     domain_errors,
+    matrix_file,
     network_options,
     travel_options,
     verbose_ids_option,
@@ -80,6 +81,8 @@ def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
             seed=routing.seed,
             workers=routing.workers,
             mixed_school=routing.mixed_school,
+            work_limit=routing.work_limit,
+            strict_limits=routing.strict_limits,
         )
     return replace(base, **{k: v for k, v in given.items() if v is not None})
 
@@ -113,7 +116,27 @@ def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
     default=None,
     help="Placement policy [keep].",
 )
-@click.option("--time-limit", type=float, default=None, help="Seconds for the whole plan [120].")
+@click.option(
+    "--time-limit",
+    type=float,
+    default=None,
+    help="Seconds for the whole plan [120]: used in full while schools still have searching to do.",
+)
+@click.option(
+    "--work-limit",
+    type=float,
+    default=None,
+    help="Deterministic mode: stop the searches after N units of work (a unit is a million "
+    "local-search moves), never on the clock; the same data, seed and N give the same plan "
+    "on any machine.",
+)
+@click.option(
+    "--strict-limits",
+    is_flag=True,
+    default=None,
+    help="No ride over the pupil's stated limit unless the direct journey itself is longer "
+    "(then the pupil rides direct).",
+)
 @click.option("--seed", type=int, default=None, help="Random seed [0].")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Routing solver [auto].")
 @click.option(
@@ -135,6 +158,8 @@ def solve(
     runs_dir: Path | None,
     policy: str | None,
     time_limit: float | None,
+    work_limit: float | None,
+    strict_limits: bool | None,
     seed: int | None,
     backend: str | None,
     mixed_school: bool | None,
@@ -142,7 +167,9 @@ def solve(
     circuity: float | None,
     speed_mph: float | None,
     dwell_min: float | None,
+    dwell_per_pupil_min: float | None,
     network: str,
+    matrix: Path | None,
     osm_file: Path | None,
     osm_place: str | None,
     graphml: Path | None,
@@ -168,9 +195,14 @@ def solve(
     if (out_dir is None) == (runs_dir is None):
         raise click.UsageError("give exactly one of --out and --runs-dir")
     sc = _from_scenario(scenario_file) if scenario_file is not None else None
-    params = parameters_from_options(circuity, speed_mph, dwell_min)
+    params = parameters_from_options(circuity, speed_mph, dwell_min, dwell_per_pupil_min)
     if sc is not None:
-        given = {"circuity": circuity, "speed_mph": speed_mph, "dwell_min": dwell_min}
+        given = {
+            "circuity": circuity,
+            "speed_mph": speed_mph,
+            "dwell_min": dwell_min,
+            "dwell_per_pupil_min": dwell_per_pupil_min,
+        }
         travel_params = replace(
             sc["params"].travel, **{k: v for k, v in given.items() if v is not None}
         )
@@ -179,6 +211,8 @@ def solve(
         sc["routing"] if sc is not None else None,
         backend=backend,
         time_limit_s=time_limit,
+        work_limit=work_limit,
+        strict_limits=strict_limits,
         seed=seed,
         workers=workers,
         mixed_school=mixed_school,
@@ -192,6 +226,11 @@ def solve(
         params=params.travel,
         cache_dir=cache_dir,
         peak_factor=peak_factor if peak_factor != 1.0 or not net else net.peak_factor,
+        matrix=matrix_file(
+            net.network if net else network,
+            matrix or (Path(net.matrix) if net and net.matrix else None),
+            data_dir,
+        ),
     )
     policy = policy or (sc["policy"] if sc else "keep")
     scope = sc["scope"] if sc else "all"

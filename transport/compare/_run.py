@@ -67,6 +67,8 @@ class CompareOptions:
     dwell_min: float | None = None
     network: NetworkSettings | None = None
     graph_cache_dir: Path | None = None
+    dwell_per_pupil_min: float | None = None
+    work_limit: float | None = None
 
 
 @dataclass
@@ -94,6 +96,8 @@ class Context:
                 params=params.travel,
                 cache_dir=self.options.graph_cache_dir,
                 peak_factor=net.peak_factor,
+                matrix=net.matrix
+                or (self.data_dir / "travel.csv" if net.network == "matrix" else None),
             )
         return self.travel_models[key]
 
@@ -108,7 +112,12 @@ class Outcome:
 
 def _settings(sc: Scenario, opts: CompareOptions) -> tuple[Parameters, RoutingOptions]:
     params = sc.parameters()
-    given = {"circuity": opts.circuity, "speed_mph": opts.speed_mph, "dwell_min": opts.dwell_min}
+    given = {
+        "circuity": opts.circuity,
+        "speed_mph": opts.speed_mph,
+        "dwell_min": opts.dwell_min,
+        "dwell_per_pupil_min": opts.dwell_per_pupil_min,
+    }
     given = {k: v for k, v in given.items() if v is not None}
     if given:
         params = replace(params, travel=replace(params.travel, **given))
@@ -119,6 +128,8 @@ def _settings(sc: Scenario, opts: CompareOptions) -> tuple[Parameters, RoutingOp
         seed=opts.seed if opts.seed is not None else r.seed,
         workers=opts.workers if opts.workers is not None else r.workers,
         mixed_school=r.mixed_school,
+        strict_limits=r.strict_limits,
+        work_limit=opts.work_limit if opts.work_limit is not None else r.work_limit,
     )
     return params, routing
 

@@ -138,6 +138,7 @@ class SubSolution:
     work: int = 0  # PyVRP local-search moves or OR-Tools solutions
     clock_stopped: bool = False  # a wall-clock stop came before the work limit
     converged: bool = False  # no better plan in many iterations: more time is unlikely to help
+    history: tuple[int, int] = (0, 0)  # iterations since the best plan, longest wait for one
 
 
 # --------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from transport.routing._problem import Draft, SubProblem, SubSolution
 
 NEIGHBOURS = 20
 LARGE_NEIGHBOURS_FROM = 150  # visits; larger problems get 40 neighbours
+CONVERGE_GAP_FACTOR = 3  # converged: no better plan in 3 × the longest wait for one so far
 MAX_PAIR_DIMENSIONS = 16  # more pairs in one school: the rest are repaired afterwards
 MAX_PERTURB_SMALL = 10
 MAX_PERTURB_LARGE = 5
@@ -156,6 +157,7 @@ class SliceStop:
         moves: int | None,
         seconds: float | None,
         converge_after: int | None,
+        history: tuple[int, int] = (0, 0),
     ) -> None:
         self.ls = ls
         self.limit = moves
@@ -163,7 +165,9 @@ class SliceStop:
         self.deadline = None if seconds is None else time.perf_counter() + seconds
         self.converge_after = converge_after
         self.best = math.inf
-        self.since_best = 0
+        # iterations since the school's best plan, and the longest wait for a better one, over
+        # this slice and the school's earlier slices
+        self.since_best, self.longest_gap = history
         self.iterations = 0
         self.clock_stopped = False
         self.converged = False
@@ -171,11 +175,17 @@ class SliceStop:
     def __call__(self, best_cost: float) -> bool:
         self.moves += self.ls.statistics.num_moves
         if best_cost < self.best:
-            self.best, self.since_best = best_cost, 0
-        elif self.iterations:
+            if self.iterations:  # the first call only sees the warm start
+                self.longest_gap = max(self.longest_gap, self.since_best)
+                self.since_best = 0
+            self.best = best_cost
+        else:
             self.since_best += 1
         self.iterations += 1
-        if self.converge_after is not None and self.since_best >= self.converge_after:
+        wait = None
+        if self.converge_after is not None:
+            wait = max(self.converge_after, CONVERGE_GAP_FACTOR * self.longest_gap)
+        if wait is not None and self.since_best >= wait:
             self.converged = True
             return True
         if self.limit is not None and self.moves >= self.limit:
@@ -194,7 +204,7 @@ def neighbours_for(n: int) -> int:
 
 def _search(
     data: ProblemData,
-    stop_rule: tuple[int | None, float | None, int | None],
+    stop_rule: tuple[int | None, float | None, int | None, tuple[int, int]],
     seed: int,
     scale: int,
     initial: Solution | None = None,
@@ -239,6 +249,7 @@ def solve_pyvrp(
     time_limit_s: float | None,
     converge_after: int | None = None,
     seed: int | None = None,
+    history: tuple[int, int] = (0, 0),
 ) -> SubSolution:
     """Search one sub-problem with PyVRP's iterated local search, from ``sub.initial`` if given.
 
@@ -254,6 +265,9 @@ def solve_pyvrp(
         Stop after this many iterations in a row without a better plan (deterministic).
     seed
         Random seed (default ``sub.seed``).
+    history
+        Iterations since the school's best plan and the longest wait for a better one, from
+        its earlier slices (for convergence).
     """
     start = time.perf_counter()
     if sub.n == 0 or not sub.variants:
@@ -270,7 +284,7 @@ def solve_pyvrp(
     limit = None if time_limit_s is None else max(0.01, time_limit_s)
     result, stop = _search(
         data,
-        (moves, limit, converge_after),
+        (moves, limit, converge_after, history),
         sub.seed if seed is None else seed,
         scale,
         initial,
@@ -295,4 +309,5 @@ def solve_pyvrp(
         stop.moves,
         stop.clock_stopped,
         stop.converged,
+        (stop.since_best, stop.longest_gap),
     )

@@ -53,6 +53,8 @@ MIN_SLICE_S = 0.25  # no slice shorter than this unless the deadline is nearer
 MIN_SLICE_WORK = 2_000_000  # moves
 WORK_ROUNDS = 6  # at most this many rounds of sharing in work mode
 TWIN_MIN_S = 1.0  # a second search of one school only when this much time is left
+GRACE_S = 0.5  # at most this long after the deadline (and 2 % of the time left) to wait for a
+# worker's answer before stopping it
 
 
 class RoutingWarning(UserWarning):
@@ -86,8 +88,10 @@ def choose_backend(sub: SubProblem, backend: str) -> str:
 
 def converge_after(n: int) -> int:
     """Iterations in a row without a better plan after which a school's search is *converged*
-    (more time is unlikely to help): measured with ``benchmarks/time_use.py --converge``."""
-    return 3_000 + 40 * n
+    (more time is unlikely to help), at least: the search also waits three times the longest
+    wait for a better plan it has seen (on the school-bus instances a bus was saved after
+    8,000-9,000 iterations without a better plan)."""
+    return 10_000 + 100 * n
 
 
 def needs_search(sub: SubProblem) -> bool:
@@ -109,6 +113,7 @@ def solve_subproblem(
     converge: bool = True,
     seed: int | None = None,
     deadline: float | None = None,
+    history: tuple[int, int] = (0, 0),
 ) -> SubSolution:
     """One slice of search on one sub-problem (a top-level function, for worker processes).
 
@@ -142,6 +147,7 @@ def solve_subproblem(
             time_limit_s=seconds,
             converge_after=converge_after(sub.n) if converge else None,
             seed=seed,
+            history=history,
         )
     else:
         from transport.routing._ortools import solve_ortools
@@ -191,12 +197,15 @@ class _School:
     cut_short: bool = False
     twin: bool = False
 
+    history: tuple[int, int] = (0, 0)
+
     def take(self, sol: SubSolution) -> bool:
         """Keep the better of the best so far and a slice's answer; True if it improved."""
         self.slices += 1
         self.seconds += sol.wall_s
         self.work += sol.work
         self.converged = self.converged or sol.converged
+        self.history = (sol.history[0], max(self.history[1], sol.history[1]))
         if self.best is None or _served_cost(self.sub, sol.drafts) > _served_cost(
             self.sub, self.best.drafts
         ):
@@ -204,11 +213,13 @@ class _School:
             return True
         return False
 
-    def task(self, backend: str, base_seed: int) -> tuple[SubProblem, str, int]:
+    def task(self, backend: str, base_seed: int) -> dict[str, Any]:
+        """The arguments of this school's next slice (after ``sub, backend``)."""
         sub = self.sub
         if self.best is not None and self.best.drafts:
             sub = sub.with_initial(self.best.drafts)
-        return sub, backend, base_seed + 7919 * (self.slices + self.running)
+        seed = base_seed + 7919 * (self.slices + self.running)
+        return {"sub": sub, "backend": backend, "seed": seed, "history": self.history}
 
 
 @dataclass
@@ -253,6 +264,15 @@ class _Inline:
 def _warm_worker() -> None:
     """Worker start: import the solvers once, so no slice's time includes an import."""
     import transport.routing._pyvrp  # noqa: F401
+
+
+def _close(pool: Any) -> None:
+    """Shut a pool down; workers still busy after the plan's deadline are stopped."""
+    busy = getattr(pool, "_abandoned", False)
+    if busy:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+    pool.shutdown(wait=not busy, cancel_futures=True)
 
 
 def _executor(lanes: int) -> Any:
@@ -317,7 +337,7 @@ def run_searches(
             else:
                 _time_slices(schools, heavy, inline, backend, deadline, 1, seed, first)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _close(pool)
     for sid, st in schools.items():
         best = st.best or SubSolution(sid, (), tuple(range(st.sub.n)), "failed: no search", backend)
         status = best.status
@@ -361,6 +381,7 @@ def _time_slices(
     given (or before it started at all): on a busy machine, where worker processes start late.
     """
     end = deadline if deadline is not None else time.time() + 60.0
+    grace_s = min(GRACE_S, max(0.05, 0.02 * (end - time.time())))
     pending = [s.school_id for s in heavy]
     running: dict[Future, tuple[str, float, float]] = {}  # future → school, seconds, start
 
@@ -400,14 +421,24 @@ def _time_slices(
             sid, twin = choice
             st = schools[sid]
             seconds = end - now if twin else fair_slice(sid, now)
-            sub, be, s_seed = st.task(backend, seed)
-            fut = pool.submit(solve_subproblem, sub, be, seconds=seconds, seed=s_seed, deadline=end)
+            fut = pool.submit(
+                solve_subproblem, **st.task(backend, seed), seconds=seconds, deadline=end
+            )
             st.running += 1
             running[fut] = (sid, seconds, now)
             now = time.time()
         if not running:
             break
-        done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        grace = end + grace_s - time.time()
+        done, _ = wait(list(running), timeout=max(0.0, grace), return_when=FIRST_COMPLETED)
+        if not done:
+            # the deadline has passed and the workers have not answered (a busy machine, or
+            # worker processes still starting): stop them, keep what the schools have
+            for sid, _, _ in running.values():
+                schools[sid].cut_short = schools[sid].best is None or schools[sid].cut_short
+            pool._abandoned = True
+            running.clear()
+            break
         for fut in done:
             sid, given, _ = running.pop(fut)
             st = schools[sid]
@@ -441,8 +472,9 @@ def _work_rounds(
         allot = {sid: max(MIN_SLICE_WORK, int(left * w / wsum)) for sid, w in weights.items()}
         futures = {}
         for sid in claim:
-            sub, be, s_seed = schools[sid].task(backend, seed)
-            futures[sid] = pool.submit(solve_subproblem, sub, be, moves=allot[sid], seed=s_seed)
+            futures[sid] = pool.submit(
+                solve_subproblem, **schools[sid].task(backend, seed), moves=allot[sid]
+            )
         for sid in claim:
             sol = futures[sid].result()
             schools[sid].take(sol)

@@ -198,16 +198,14 @@ def missing_pairs(
     to_ids: list[str] | tuple[str, ...],
     needed: np.ndarray | None = None,
 ) -> tuple[int, list[str]]:
-    """How many needed pairs have no finite travel time, and a few of them as ``A → B``."""
+    """How many needed pairs (of distinct ids) have no finite travel time, and a few of them
+    as ``A → B``."""
     bad = ~np.isfinite(minutes)
     if needed is not None:
         bad &= needed
     rows, cols = np.nonzero(bad)
-    examples = [
-        f"{from_ids[i]} → {to_ids[j]}"
-        for i, j in zip(rows[:EXAMPLES], cols[:EXAMPLES], strict=True)
-    ]
-    return int(bad.sum()), examples
+    pairs = sorted({(from_ids[i], to_ids[j]) for i, j in zip(rows, cols, strict=True)})
+    return len(pairs), [f"{a} → {b}" for a, b in pairs[:EXAMPLES]]
 
 
 def missing_problem(
