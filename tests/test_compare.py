@@ -27,7 +27,7 @@ from transport.runs.write import read_run
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUTLAND = SHARED / "osm" / "rutland-drive.osm.bz2"
-FAST = CompareOptions(time_limit_s=2, workers=1, draws=50)
+FAST = CompareOptions(time_limit_s=2, work_limit=5, workers=1, draws=50)
 FAST_ARGS = ["--time-limit", "2", "--workers", "1", "--draws", "50", "--quiet", "--no-report"]
 
 TINY_SCENARIOS = {
@@ -225,7 +225,7 @@ def test_a_change_to_the_routing_code_re_plans_the_routes_only(compared, tiny_di
 def test_a_changed_time_limit_re_plans_the_routes_only(compared, tiny_dir, tmp_path):
     out, _, _ = compared
     files = [SCENARIOS / "baseline.toml"]
-    opts = CompareOptions(time_limit_s=1.5, workers=1, draws=50)
+    opts = CompareOptions(time_limit_s=1.5, work_limit=5, workers=1, draws=50)
     doc = compare_scenarios(files, tiny_dir, out, options=opts)
     assert doc["scenarios"][0]["reused"] == ["placement"]
 

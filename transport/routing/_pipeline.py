@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -375,6 +376,7 @@ def run_plan(
         on_first=on_first,
     )
     sols = search.solutions
+    searched = time.time()
     more_specs, more, counts = _repair(data, subs, sols, ledger)
     specs += more_specs
     unrouted += more
@@ -403,6 +405,7 @@ def run_plan(
             strict_limits=strict_limits,
         )
     routes, stops = build_routes(specs, by_school, params=params)
+    info["finish_s"] = round(time.time() - searched, 2)  # repair, mixed routes, building
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     unrouted.sort(key=lambda u: rank[u.pupil_id])
     report(total, total, len(stops), sum(r.annual_cost for r in routes), "done", None)

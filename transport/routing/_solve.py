@@ -53,6 +53,8 @@ MIN_SLICE_S = 0.25  # no slice shorter than this unless the deadline is nearer
 MIN_SLICE_WORK = 2_000_000  # moves
 WORK_ROUNDS = 6  # at most this many rounds of sharing in work mode
 TWIN_MIN_S = 1.0  # a second search of one school only when this much time is left
+SYNC_SLICES = 6  # a slice is at most this fraction of the search time (at least SYNC_MIN_S), so
+SYNC_MIN_S = 5.0  # that two searches of one school restart from their common best now and then
 GRACE_S = 0.5  # at most this long after the deadline (and 2 % of the time left) to wait for a
 # worker's answer before stopping it
 
@@ -195,9 +197,7 @@ class _School:
     running: int = 0
     converged: bool = False
     cut_short: bool = False
-    twin: bool = False
-
-    history: tuple[int, int] = (0, 0)
+    history: tuple[int, int] = (0, 0)  # iterations since the best plan, longest wait for one
 
     def take(self, sol: SubSolution) -> bool:
         """Keep the better of the best so far and a slice's answer; True if it improved."""
@@ -382,6 +382,7 @@ def _time_slices(
     """
     end = deadline if deadline is not None else time.time() + 60.0
     grace_s = min(GRACE_S, max(0.05, 0.02 * (end - time.time())))
+    longest = max(SYNC_MIN_S, (end - time.time()) / SYNC_SLICES)
     pending = [s.school_id for s in heavy]
     running: dict[Future, tuple[str, float, float]] = {}  # future → school, seconds, start
 
@@ -395,7 +396,7 @@ def _time_slices(
         claim = {s for s in schools if searching(s) and not schools[s].running} | {sid}
         total = sum(schools[s].weight for s in claim)
         share = (lanes * left - committed) * schools[sid].weight / total
-        return min(left, max(MIN_SLICE_S, share))
+        return min(left, longest, max(MIN_SLICE_S, share))
 
     def pick(now: float) -> tuple[str, bool] | None:
         if pending:
@@ -420,7 +421,7 @@ def _time_slices(
                 break
             sid, twin = choice
             st = schools[sid]
-            seconds = end - now if twin else fair_slice(sid, now)
+            seconds = min(end - now, longest) if twin else fair_slice(sid, now)
             fut = pool.submit(
                 solve_subproblem, **st.task(backend, seed), seconds=seconds, deadline=end
             )
@@ -469,7 +470,9 @@ def _work_rounds(
             break
         weights = {sid: schools[sid].weight for sid in claim}
         wsum = sum(weights.values())
-        allot = {sid: max(MIN_SLICE_WORK, int(left * w / wsum)) for sid, w in weights.items()}
+        floor = min(MIN_SLICE_WORK, left // len(claim))  # every school some work, in total
+        rest = left - floor * len(claim)  # no more than the work left
+        allot = {sid: floor + int(rest * w / wsum) for sid, w in weights.items()}
         futures = {}
         for sid in claim:
             futures[sid] = pool.submit(

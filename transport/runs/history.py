@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from transport.data.validate import parse_hhmm
 from transport.errors import InputError, Problem
+from transport.data.validate import parse_hhmm
 
 LATEST = "latest"
 CHANGE_COLUMNS = ("pupil_id", "change", "before", "after")
