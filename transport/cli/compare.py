@@ -11,6 +11,7 @@ from rich.table import Table
 
 from transport.cli.common import data_option, domain_errors, network_options, travel_options
 from transport.cli.render import console
+from transport.formatting import money_compact, percent
 from transport.routing import BACKENDS
 
 
@@ -35,17 +36,8 @@ def _network(
     )
 
 
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%".replace("-", "−")
-
-
-def _money(x: float | None) -> str:
-    """£ compactly: millions with 2 decimals from £1m, whole pounds below; minus sign first."""
-    if x is None:
-        return "—"
-    sign = "−" if x < 0 else ""
-    x = abs(x)
-    return f"{sign}£{x / 1e6:,.2f}m" if x >= 1e6 else f"{sign}£{x:,.0f}"
+_pct = percent
+_money = money_compact
 
 
 MEASURES: list[tuple[str, Any]] = [

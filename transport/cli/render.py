@@ -12,11 +12,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from transport import formatting
+
 console = Console(highlight=False)
 
 
-def money(value: float | None) -> str:
-    return "—" if value is None else f"£{value:,.0f}"
+money = formatting.money
 
 
 def print_left_out(
@@ -181,8 +182,7 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
     def row(label: str, fn: Any) -> None:
         table.add_row(label, *(fn(b) for b in blocks))
 
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{x:.1%}"
+    pct = formatting.percent
 
     row("pupils priced", lambda b: f"{b['priced']:,}")
     row("routes they ride", lambda b: f"{b['routes']:,}")

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from transport import formatting
 from transport.report import charts
 from transport.report._read import CompareView, ScenarioView, read_compare
 from transport.report.geojson import feature_collection, write_geojson, write_private_text
@@ -147,10 +148,7 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 def money(value: Any) -> str:
     """£ with thousands separators and no pence: ``£1,234,567`` (``–`` when blank)."""
-    if value is None or value == "":
-        return "–"
-    v = float(value)
-    return ("−" if v < 0 else "") + f"£{abs(v):,.0f}"
+    return formatting.money(value, blank="–")
 
 
 def _meta(view: CompareView) -> str:
@@ -204,7 +202,7 @@ def _minutes(v: Any) -> str:
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None or v == "" else f"{float(v):.0%}".replace("-", "−")
+    return formatting.percent(v, decimals=0, blank="–")
 
 
 def _text(v: Any) -> str:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from transport.costing import route_cost
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
@@ -40,7 +41,6 @@ from transport.model import (
 )
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
-from transport.routing._problem import route_cost
 from transport.routing._solve import BACKENDS, RoutingWarning
 from transport.travel import CrowFlyModel, TravelModel
 
