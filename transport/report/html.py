@@ -24,6 +24,7 @@ from transport.report.geometry import (
     school_points,
     vehicle_colours,
 )
+from transport.report.gpkg import write_geopackage
 from transport.report.maps import TILES, asset, map_data, map_head, map_html, map_scripts
 
 NEED_COLOURS = {
@@ -72,7 +73,8 @@ def write_report(
     data_dir: str | Path | None = None,
     options: ReportOptions | None = None,
 ) -> Path:
-    """Write ``report.html`` in a compare folder and ``routes.geojson`` for each scenario.
+    """Write ``report.html`` in a compare folder, and routes.geojson and routes.gpkg (routes,
+    schools and home squares for QGIS) for each scenario.
 
     Parameters
     ----------
@@ -108,6 +110,7 @@ def write_report(
             placed[p.school_id] = placed.get(p.school_id, 0) + 1
         points = school_points(view.data, placed, sc.run.routes)
         write_geojson(sc.folder / "routes.geojson", feature_collection(lines, points, name=sc.name))
+        write_geopackage(sc.folder / "routes.gpkg", lines, points, grid)
         data = map_data(lines, points, grid, colours=colours, tiles=options.tiles)
         maps.append(map_html(i, data, title=f"Map of routes, {sc.name}"))
     page = render_page(view, maps, suppressed=grid.suppressed, options=options)
