@@ -85,9 +85,19 @@ def check_memory(pupils: int, schools: int, *, available: int | None = None) -> 
     return need
 
 
-def read_data(data_dir: str | Path) -> Dataset:
-    """Read and validate a data folder, refusing one too large for this machine."""
-    data = read_dataset(data_dir)
+def read_data(data_dir: str | Path, *, districts_file: str | Path | None = None) -> Dataset:
+    """Read and validate a data folder, refusing one too large for this machine.
+
+    With ``districts_file`` (district boundaries), blank districts are filled from each
+    row's location and stated ones checked against it
+    (:func:`transport.data.districts.read_dataset_in_districts`).
+    """
+    if districts_file is not None:
+        from transport.data.districts import read_dataset_in_districts
+
+        data = read_dataset_in_districts(data_dir, districts_file)
+    else:
+        data = read_dataset(data_dir)
     check_memory(len(data.pupils), len(data.schools))
     return data
 
@@ -118,15 +128,17 @@ def place_job(
     scenario: Scenario | None = None,
     travel: TravelModel | None = None,
     cache_dir: str | Path | None = None,
+    districts_file: str | Path | None = None,
 ) -> RunSummary:
     """Read a data folder, place every pupil under the scenario's policy, write the run folder.
 
     Writes placements.csv, summary.json and, for ``nearest-suitable``, shortfall.csv.
-    ``cache_dir`` holds road graphs (``--network osm``). Returns the summary.
+    ``cache_dir`` holds road graphs (``--network osm``); ``districts_file`` as in
+    :func:`read_data`. Returns the summary.
     """
     scenario = scenario or Scenario()
     _prepare(out_dir)
-    data = read_data(data_dir)
+    data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
         result = run_scenario(scenario, data, model, until="place")
     assert result.summary is not None
@@ -143,6 +155,7 @@ def solve_job(
     cache_dir: str | Path | None = None,
     progress: Callable[[Any], None] | None = None,
     unnamed: bool = False,
+    districts_file: str | Path | None = None,
 ) -> RunSummary:
     """Read a data folder, place pupils, plan their routes and write the run folder.
 
@@ -155,7 +168,7 @@ def solve_job(
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
     _prepare(out_dir)
-    data = read_data(data_dir)
+    data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
         result = run_scenario(scenario, data, model, until="route", route_progress=progress)
     assert result.summary is not None
@@ -250,6 +263,7 @@ def budgets_job(
     compare_countywide: bool = True,
     travel: TravelModel | None = None,
     cache_dir: str | Path | None = None,
+    districts_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Price personal transport budgets for a cohort of a solved run and write the export.
 
@@ -268,7 +282,7 @@ def budgets_job(
     scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True})
     _prepare(out_dir)
     run = read_solved_run(run_dir)
-    data = read_dataset(data_dir)
+    data = read_data(data_dir, districts_file=districts_file)
     params, _ = run_parameters(run.summary, scenario.parameters())
     scenario = replace(scenario, travel=params.travel, ride=params.ride, cost=params.cost)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))

@@ -13,6 +13,7 @@ from transport.cli.render import print_budgets
 
 @click.command()
 @opt.data_option
+@opt.districts_file_option
 @click.option(
     "--run",
     "run_dir",
@@ -38,6 +39,7 @@ from transport.cli.render import print_budgets
 @domain_errors
 def budgets(
     data_dir: Path,
+    districts_file: Path | None,
     run_dir: Path,
     scenario_file: Path | None,
     out_dir: Path,
@@ -71,5 +73,6 @@ def budgets(
         scenario=scenario,
         compare_countywide=compare_countywide,
         cache_dir=cache_dir,
+        districts_file=districts_file,
     )
     print_budgets(summary, out_dir)

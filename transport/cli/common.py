@@ -80,9 +80,7 @@ class Group(click.Group):
             if debug_wanted(ctx):
                 raise
             text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            click.echo(
-                f"Internal error: {text} (run with --debug for the traceback)", err=True
-            )
+            click.echo(f"Internal error: {text} (run with --debug for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
 
 

@@ -115,6 +115,7 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
 )
 @opt.data_option
+@opt.districts_file_option
 @click.option(
     "--out",
     "out_dir",
@@ -134,6 +135,7 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
 def compare(
     scenario_files: tuple[Path, ...],
     data_dir: Path,
+    districts_file: Path | None,
     out_dir: Path,
     no_cache: bool,
     no_report: bool,
@@ -168,6 +170,7 @@ def compare(
         cache_dir=cache_dir / "compare" if cache_dir is not None else None,
         graph_cache_dir=cache_dir,
         use_cache=not no_cache,
+        districts_file=districts_file,
         progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
     )
     print_comparison(doc, out_dir)

@@ -188,9 +188,7 @@ TIME_LIMIT = Setting(
 )
 ROUTING_SEED = Setting("--seed", "routing.seed", "Routing seed.", type=int)
 BACKEND = Setting("--backend", "routing.backend", "Routing solver.", type=click.Choice(BACKENDS))
-WORKERS = Setting(
-    "--workers", "routing.workers", "Worker processes (0: one per CPU).", type=int
-)
+WORKERS = Setting("--workers", "routing.workers", "Worker processes (0: one per CPU).", type=int)
 MIXED_SCHOOL = Setting(
     "--mixed-school",
     "routing.mixed_school",
@@ -288,6 +286,16 @@ def data_option(func: F) -> F:
         default=Path("data/kent"),
         show_default=True,
         help="Data folder holding schools.csv, pupils.csv, vehicles.csv [, incompatible.csv].",
+    )(func)
+
+
+def districts_file_option(func: F) -> F:
+    return click.option(
+        "--districts-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="District boundaries (GeoJSON, GeoPackage, shapefile with a name per polygon): "
+        "blank districts are filled from each home's location and stated ones checked.",
     )(func)
 
 

@@ -19,6 +19,7 @@ PLACE_DEFAULTS = Scenario(placement=PlacementSettings(policy="nearest-with-capac
 @click.command()
 @opt.POLICY.with_default_text("nearest-with-capacity")
 @opt.data_option
+@opt.districts_file_option
 @opt.out_option
 @opt.scenario_option
 @opt.apply(*opt.TRAVEL)
@@ -28,6 +29,7 @@ PLACE_DEFAULTS = Scenario(placement=PlacementSettings(policy="nearest-with-capac
 @domain_errors
 def place(
     data_dir: Path,
+    districts_file: Path | None,
     out_dir: Path,
     scenario_file: Path | None,
     cache_dir: Path | None,
@@ -43,5 +45,7 @@ def place(
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
     scenario = opt.scenario_with_overrides(scenario_file, base=PLACE_DEFAULTS)
-    summary = place_job(data_dir, out_dir, scenario=scenario, cache_dir=cache_dir)
+    summary = place_job(
+        data_dir, out_dir, scenario=scenario, cache_dir=cache_dir, districts_file=districts_file
+    )
     print_placement(summary, out_dir, verbose_ids=verbose_ids)

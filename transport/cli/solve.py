@@ -44,6 +44,7 @@ def _progress_bar() -> tuple[Any, Any]:
 
 @click.command()
 @opt.data_option
+@opt.districts_file_option
 @opt.scenario_option
 @click.option(
     "--out",
@@ -67,6 +68,7 @@ def _progress_bar() -> tuple[Any, Any]:
 @domain_errors
 def solve(
     data_dir: Path,
+    districts_file: Path | None,
     scenario_file: Path | None,
     out_dir: Path | None,
     runs_dir: Path | None,
@@ -98,6 +100,7 @@ def solve(
         "scenario": scenario,
         "unnamed": scenario_file is None,
         "cache_dir": cache_dir,
+        "districts_file": districts_file,
         "progress": update,
     }
     try:
@@ -110,4 +113,3 @@ def solve(
         if bar is not None:
             bar.stop()
     print_solve(summary, out_dir, verbose_ids=verbose_ids)
-

@@ -28,6 +28,7 @@ from typing import Any
 from transport.budgets import read_attendance
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
+from transport.data.districts import read_dataset_in_districts
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.executor import Executor, InlineExecutor
@@ -79,6 +80,7 @@ def compare_scenarios(
     cache_dir: str | Path | None = None,
     graph_cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    districts_file: str | Path | None = None,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -101,6 +103,9 @@ def compare_scenarios(
         Where road graphs and matrices are cached (``--network osm``).
     use_cache
         ``False`` recomputes every stage (and stores nothing).
+    districts_file
+        District boundaries: blank districts filled from locations, stated ones checked
+        (:mod:`transport.data.districts`).
     executor
         Where the scenarios run (default: one after another in this process, each plan
         spreading its per-school searches over the local cores; scenarios that share a
@@ -118,7 +123,10 @@ def compare_scenarios(
     say = progress or (lambda _msg: None)
     scenarios = load_scenarios(scenario_files, overrides=overrides)
     data_dir = Path(data_dir)
-    data = read_dataset(data_dir)
+    if districts_file is not None:
+        data = read_dataset_in_districts(data_dir, districts_file)
+    else:
+        data = read_dataset(data_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
