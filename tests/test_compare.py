@@ -385,3 +385,19 @@ def test_cli_compare_writes_the_report(tiny_dir, tmp_path):
     result = invoke(*args, *fast)
     assert result.exit_code == 0, result.output
     assert (out / "report.html").exists() and "report.html" in result.output
+
+
+def test_scenarios_through_worker_processes_give_the_same_table(compared, tiny_dir, tmp_path):
+    """The executor seam: scenarios as independent tasks in worker processes."""
+    from transport.executor import LocalExecutor
+
+    _, doc, _ = compared
+    files = scenario_files(tmp_path / "sc")
+    with LocalExecutor(2) as executor:
+        again = compare_scenarios(
+            files, tiny_dir, tmp_path / "out", overrides=FAST, executor=executor
+        )
+    drop = {"wall_time_s", "reused"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in again["scenarios"]] == [
+        {k: v for k, v in r.items() if k not in drop} for r in doc["scenarios"]
+    ]
