@@ -127,13 +127,8 @@ def print_tender(summary: dict[str, Any], out_dir: Path) -> None:
     help="Seconds the solver may take in all.",
 )
 @click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Solver threads (1 is deterministic; the award is optimal either way).",
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Solver seed."
 )
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @domain_errors
 def award(
     tender_dir: Path,
@@ -143,7 +138,6 @@ def award(
     max_ratio: float,
     low_ratio: float,
     time_limit_s: float,
-    workers: int,
     seed: int,
 ) -> None:
     """Award TENDER_DIR's lots to bidders optimally (OR-Tools CP-SAT, exact).
@@ -166,7 +160,6 @@ def award(
         max_ratio=max_ratio,
         low_ratio=low_ratio,
         time_limit_s=time_limit_s,
-        workers=workers,
         seed=seed,
     )
     print_award(summary, out_dir)

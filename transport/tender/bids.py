@@ -26,6 +26,8 @@ from transport.tender.lots import LotRecord
 
 BID_COLUMNS: tuple[str, ...] = ("operator_id", "lot_id", "daily_price")
 OPERATOR_COLUMNS: tuple[str, ...] = ("operator_id", "name", "phone", "max_lots")
+MAX_DAILY_PRICE = 100_000
+"""A daily price above this many pounds is taken for a typing error (an annual price?)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +88,14 @@ def parse_price(text: str) -> int:
         raise ValueError("is blank; expected a daily price in pounds")
     try:
         value = Decimal(cleaned)
-    except InvalidOperation:
+    except (InvalidOperation, ValueError):
         raise ValueError(f"{text!r} is not a number") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite amount")
     if value < 0:
         raise ValueError(f"{text!r} is negative")
+    if value > MAX_DAILY_PRICE:
+        raise ValueError(f"{text!r} is over £{MAX_DAILY_PRICE:,} a day: not a daily price")
     pence = value * 100
     if pence != pence.to_integral_value():
         raise ValueError(f"{text!r} has fractions of a penny: give pounds and pence")
@@ -119,10 +123,6 @@ def read_operators(
         return None
     name = path.name
     known = set(OPERATOR_COLUMNS) | set(vehicle_types)
-    ok = True
-    if "operator_id" not in frame.columns:
-        problems.append(Problem(name, 1, "operator_id", "required column is missing"))
-        ok = False
     for col in frame.columns:
         if col not in known:
             types = ", ".join(sorted(vehicle_types)) or "none"
@@ -135,8 +135,8 @@ def read_operators(
                     f"type of the tender ({types})",
                 )
             )
-            ok = False
-    if not ok:
+    if "operator_id" not in frame.columns:
+        problems.append(Problem(name, 1, "operator_id", "required column is missing"))
         return None
     out: dict[str, Operator] = {}
     seen: dict[str, int] = {}
@@ -160,7 +160,7 @@ def read_operators(
                 continue
             try:
                 values[col] = _whole(text)
-            except ValueError:
+            except (ValueError, ArithmeticError):
                 problems.append(
                     Problem(name, line, col, f"{text!r} is not a whole number of 0 or more")
                 )
