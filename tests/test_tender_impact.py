@@ -44,6 +44,7 @@ def test_impact_counts_equal_diffs(runs, tmp_path):
         cli, ["impact", str(current), str(proposed), "--data", str(TINY), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    assert hits(pupil_ids(TINY) + home_patterns(TINY), result.output) == []
     summary = json.loads((out / "summary.json").read_text())
     diff = diff_runs(current, proposed).counts()
     assert {k: summary["counts"][k] for k in CHANGE_KINDS} == diff

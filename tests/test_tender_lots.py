@@ -37,6 +37,7 @@ def tender_dir(solved: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         cli, ["tender", str(solved), "--data", str(TINY), "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
+    assert hits(pupil_ids(TINY) + home_patterns(TINY), result.output) == []
     return out
 
 
