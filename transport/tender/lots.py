@@ -42,6 +42,7 @@ from transport.runs.write import RunFiles
 from transport.tender._rates import RateCard
 from transport.tender.areas import area_counts
 
+LOTS_CSV = "lots.csv"
 LOT_COLUMNS: tuple[str, ...] = (
     "lot_id",
     "routes",
