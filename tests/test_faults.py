@@ -28,6 +28,7 @@ from transport.scenario import RoutingSettings, Scenario
 def fast(seconds: float) -> Scenario:
     return Scenario(routing=RoutingSettings(time_limit_s=seconds, workers=1))
 
+
 ROOT = Path(__file__).resolve().parents[1]
 KENT = ROOT / "data" / "kent"
 
