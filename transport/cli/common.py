@@ -4,8 +4,9 @@ Errors of the user's making are :class:`transport.errors.TransportError`: one ``
 line, exit status 2 (a :class:`~transport.errors.ParameterError` names the option given, e.g.
 ``--time-limit``, where the engine names its scenario key, ``routing.time_limit_s``). Click's
 own usage errors exit 2 too. Anything else is a fault of the engine: one ``Internal error: …``
-line and exit status 1; ``sen-transport --debug …`` (or ``SEN_TRANSPORT_DEBUG=1``) shows the
-traceback instead.
+line naming the exception's type and where it was raised (not its message, which may hold
+pupil data) and exit status 1; ``sen-transport --debug …`` (or ``SEN_TRANSPORT_DEBUG=1``)
+shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -79,9 +80,24 @@ class Group(click.Group):
         except Exception as exc:
             if debug_wanted(ctx):
                 raise
-            text = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            click.echo(f"Internal error: {text} (run with --debug for the traceback)", err=True)
+            click.echo(
+                f"Internal error: {fault_line(exc)} (run with --debug for the traceback)",
+                err=True,
+            )
             ctx.exit(EXIT_INTERNAL)
+
+
+def fault_line(exc: BaseException) -> str:
+    """The exception's type and the engine's line that raised it, never its message (which
+    may hold pupil data): ``ValueError in transport/jobs.py:153``."""
+    import traceback
+
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        path = frame.filename.replace("\\", "/")
+        if "/transport/" in path:
+            where = f" in transport/{path.rsplit('/transport/', 1)[1]}:{frame.lineno}"
+    return f"{type(exc).__name__}{where}"
 
 
 def _stop(signum: int, frame: Any) -> None:
