@@ -157,17 +157,17 @@ def write_data(inst: Instance, folder: Path, max_ride_s: int) -> Path:
 def solve(data_dir: Path, out: Path, *, time_limit_s: float, work_limit: float | None, seed: int):
     """Our engine on a converted instance, as ``sen-transport solve`` runs it."""
     from transport.jobs import solve_job
-    from transport.model import Parameters, TravelParams
-    from transport.routing import RoutingOptions
-    from transport.travel.matrix import MatrixModel
+    from transport.model import TravelParams
+    from transport.scenario import NetworkSettings, RoutingSettings, Scenario
 
-    travel_params = TravelParams(dwell_min=SERVICE_S / 60.0, dwell_per_pupil_min=PER_PUPIL_S / 60.0)
-    params = Parameters(travel=travel_params)
-    travel = MatrixModel.from_csv(data_dir / "travel.csv", dwell_min=travel_params.dwell_min)
-    options = RoutingOptions(
-        time_limit_s=time_limit_s, work_limit=work_limit, seed=seed, strict_limits=True
+    scenario = Scenario(
+        travel=TravelParams(dwell_min=SERVICE_S / 60.0, dwell_per_pupil_min=PER_PUPIL_S / 60.0),
+        network=NetworkSettings(network="matrix"),  # the data folder's travel.csv
+        routing=RoutingSettings(
+            time_limit_s=time_limit_s, work_limit=work_limit, seed=seed, strict_limits=True
+        ),
     )
-    return solve_job(data_dir, out, policy="keep", params=params, travel=travel, options=options)
+    return solve_job(data_dir, out, scenario=scenario)
 
 
 # --------------------------------------------------------------------------------------------

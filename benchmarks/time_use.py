@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transport.jobs import solve_job  # noqa: E402
 from transport.routing import RoutingOptions  # noqa: E402
+from transport.scenario import Scenario  # noqa: E402
 
 
 def county(folder: Path, pupils: int, seed: int) -> Path:
@@ -43,7 +44,7 @@ def county(folder: Path, pupils: int, seed: int) -> Path:
 
 def run(data: Path, out: Path, options: RoutingOptions) -> tuple[dict, float]:
     load = os.getloadavg()[0]
-    summary = solve_job(data, out, policy="keep", options=options)
+    summary = solve_job(data, out, scenario=Scenario(routing=options)).to_dict()
     return summary, load
 
 

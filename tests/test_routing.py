@@ -21,6 +21,7 @@ from transport.jobs import solve_job
 from transport.model import Parameters, VehicleType
 from transport.placement import place_pupils
 from transport.routing import RoutingOptions, plan_routes, route_cost
+from transport.scenario import Scenario
 
 SCHOOL = {"lat": 51.20, "lon": 0.90}
 VEHICLES = [
@@ -102,7 +103,7 @@ def write_data(folder: Path, pupils, *, schools=None, vehicles=VEHICLES, pairs=(
 
 def solve(tmp_path: Path, data_dir: Path, options: RoutingOptions = FAST) -> tuple[dict, Path]:
     out = tmp_path / "run"
-    summary = solve_job(data_dir, out, policy="keep", options=options)
+    summary = solve_job(data_dir, out, scenario=Scenario(routing=options)).to_dict()
     violations = check_run(out, data_dir)
     assert violations == [], violations
     return summary, out
@@ -331,20 +332,20 @@ def test_work_limit_gives_identical_files_under_load(tmp_path):
     schools = [school("S1"), school("S2", 0.2, 0.0, "08:45")]
     data_dir = write_data(tmp_path / "d", pupils, schools=schools)
     options = RoutingOptions(work_limit=8, workers=2, seed=1)
-    solve_job(data_dir, tmp_path / "quiet", policy="keep", options=options)
+    solve_job(data_dir, tmp_path / "quiet", scenario=Scenario(routing=options))
     ctx = multiprocessing.get_context("spawn")
     burners = [ctx.Process(target=_burn, args=(30.0,)) for _ in range(os.cpu_count() or 2)]
     for b in burners:
         b.start()
     try:
-        summary = solve_job(data_dir, tmp_path / "busy", policy="keep", options=options)
+        summary = solve_job(data_dir, tmp_path / "busy", scenario=Scenario(routing=options))
     finally:
         for b in burners:
             b.terminate()
             b.join()
     for name in ("routes.csv", "stops.csv", "placements.csv"):
         assert (tmp_path / "quiet" / name).read_bytes() == (tmp_path / "busy" / name).read_bytes()
-    assert summary["routing"]["mode"] == "work"
+    assert summary.routing["mode"] == "work"
     assert check_run(tmp_path / "busy", data_dir) == []
 
 

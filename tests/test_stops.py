@@ -16,15 +16,17 @@ from tests.test_routing import pupil, route_with, routes_of, school, write_data
 from transport.data.validate import read_dataset
 from transport.errors import InputError
 from transport.jobs import solve_job
-from transport.model import Parameters, TravelParams
+from transport.model import TravelParams
 from transport.routing import RoutingOptions
+from transport.scenario import Scenario
 
 FAST = RoutingOptions(time_limit_s=1.0, workers=1)
 
 
-def solve(tmp_path: Path, data_dir: Path, *, params=None, options=FAST) -> tuple[dict, Path]:
+def solve(tmp_path: Path, data_dir: Path, *, travel=None, options=FAST) -> tuple[dict, Path]:
     out = tmp_path / "run"
-    summary = solve_job(data_dir, out, policy="keep", params=params, options=options)
+    scenario = Scenario(routing=options, travel=travel or TravelParams())
+    summary = solve_job(data_dir, out, scenario=scenario).to_dict()
     assert check_run(out, data_dir) == []
     return summary, out
 
@@ -51,8 +53,8 @@ def test_a_stop_is_one_visit_with_one_dwell(tmp_path):
     pupil picked up before them waits one dwell (plus the per-pupil part), not three."""
     pupils = [at_stop(f"K{i}", "ST1", 0.05) for i in range(3)] + [door("D1", 0.08)]
     data = write_data(tmp_path / "d", pupils)
-    params = Parameters(travel=TravelParams(dwell_min=2.0, dwell_per_pupil_min=0.5))
-    summary, out = solve(tmp_path, data, params=params)
+    travel = TravelParams(dwell_min=2.0, dwell_per_pupil_min=0.5)
+    summary, out = solve(tmp_path, data, travel=travel)
     route = route_with(out, "K0")
     members = route["pupils"].split(";")
     assert members == ["D1", "K0", "K1", "K2"] or members[:3] == ["K0", "K1", "K2"]

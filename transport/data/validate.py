@@ -249,7 +249,7 @@ def _far_outside(
     *,
     limit_miles: float,
 ) -> None:
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     rows = [i for i in range(len(lat)) if lat[i] is not None and lon[i] is not None]
     if not rows:
@@ -269,7 +269,7 @@ def _far_outside(
 
 def _county_centre(lat: list[float | None], lon: list[float | None]) -> tuple[float, float, float]:
     """The median home and the radius beyond which a home is far outside the county."""
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     pts = np.array(
         [(a, b) for a, b in zip(lat, lon, strict=True) if a is not None and b is not None]
@@ -433,7 +433,7 @@ def _stop_ids(
     vehicle visits it for its own pupils). A stop id names a point in a travel matrix beside
     school ids and the ids of pupils without a stop, so it must not equal either.
     """
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     if "stop_id" not in table.frame.columns:
         return [None] * len(ids)

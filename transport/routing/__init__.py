@@ -22,13 +22,12 @@ Examples
 
 from __future__ import annotations
 
-import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from transport.costing import route_cost
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
@@ -40,8 +39,8 @@ from transport.model import (
 )
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
-from transport.routing._problem import route_cost
-from transport.routing._solve import BACKENDS, WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
 __all__ = [
@@ -49,6 +48,7 @@ __all__ = [
     "ProgressEvent",
     "RoutePlan",
     "RoutingOptions",
+    "RoutingSettings",
     "RoutingWarning",
     "WORK_UNIT_MOVES",
     "plan_routes",
@@ -56,87 +56,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class RoutingOptions:
-    """How to solve: backend, time or work limit, seed, workers, strict limits, mixed schools.
-
-    Parameters
-    ----------
-    backend
-        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
-        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pickup visits are solved
-        exactly whatever the backend.
-    time_limit_s
-        Wall-clock limit for the whole plan, in seconds (time mode): the searches use it all
-        whenever a school still has searching to do, shared among schools as they need it,
-        and stop on the clock; plans of the same seed may differ between runs.
-    work_limit
-        Deterministic mode instead of time: the searches stop after this much work, in units
-        of a million local-search move evaluations (``WORK_UNIT_MOVES``), never on the clock,
-        so the same data, seed and work limit give the same plan on any machine and load.
-        ``time_limit_s`` is then not used.
-    seed
-        Random seed.
-    workers
-        Worker processes; 0 means one per CPU.
-    mixed_school
-        Allow a vehicle to take pupils of two nearby schools whose ``arrive_by`` differ by at
-        most 15 minutes (a post-pass that merges routes when that saves money).
-    mixed_school_radius_miles
-        How near (road miles) two schools must be to share a vehicle.
-    strict_limits
-        No ride over the pupil's stated limit (``max_ride_min``, else the age default) unless
-        the direct journey alone is longer, in which case the pupil rides direct; without it
-        a ride may reach ``direct_min + direct_slack_min`` (the contract's rule).
-    """
-
-    backend: str = "auto"
-    time_limit_s: float = 120.0
-    seed: int = 0
-    workers: int = 0
-    mixed_school: bool = False
-    mixed_school_radius_miles: float = 3.0
-    work_limit: float | None = None
-    strict_limits: bool = False
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if not (isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)):
-            raise ValueError(f"time_limit_s must be a finite number, got {self.time_limit_s!r}")
-        if self.time_limit_s <= 0:
-            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers must be a non-negative integer, got {self.workers!r}")
-        if self.work_limit is not None and not (
-            isinstance(self.work_limit, int | float)
-            and math.isfinite(self.work_limit)
-            and self.work_limit > 0
-        ):
-            raise ValueError(f"work_limit must be a positive number, got {self.work_limit!r}")
-        if not self.mixed_school_radius_miles > 0:
-            raise ValueError(
-                f"mixed_school_radius_miles must be positive, got {self.mixed_school_radius_miles}"
-            )
-
-    @property
-    def effort(self) -> Effort:
-        """The time or work the searches may spend."""
-        return Effort(self.time_limit_s, self.work_limit)
-
-    @property
-    def mode(self) -> str:
-        return self.effort.mode
-
-    @property
-    def worker_count(self) -> int:
-        """Worker processes actually used."""
-        return self.workers or os.cpu_count() or 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "workers_used": self.worker_count}
+RoutingOptions = RoutingSettings
+"""How to solve (backend, time or work limit, seed, workers, strict limits, mixed-school
+routes): the scenario's ``[routing]`` settings, :class:`transport.scenario.RoutingSettings`
+(the same class)."""
 
 
 @dataclass(frozen=True)
@@ -255,7 +178,7 @@ def plan_routes(
         travel=travel,
         params=params,
         backend=options.backend,
-        effort=options.effort,
+        effort=Effort(options.time_limit_s, options.work_limit),
         seed=options.seed,
         workers=options.worker_count,
         mixed_school=options.mixed_school,

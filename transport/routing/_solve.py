@@ -40,8 +40,10 @@ from typing import Any
 
 from transport.routing._local import EXACT_MAX_VISITS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
+from transport.scenario import BACKENDS  # the choices, defined once
 
-BACKENDS = ("auto", "ortools", "pyvrp")
+__all__ = ["BACKENDS"]
+
 CAPS_BACKEND = "pyvrp"  # warm-started from the plan cut down to the caps
 BUDGET_EXPONENT = 1.3
 WORK_UNIT_MOVES = 1_000_000
@@ -267,12 +269,12 @@ def _warm_worker() -> None:
 
 
 def _close(pool: Any) -> None:
-    """Shut a pool down; workers still busy after the plan's deadline are stopped."""
-    busy = getattr(pool, "_abandoned", False)
-    if busy:
+    """Shut a pool down without waiting for its processes to exit (that can take seconds on
+    a busy machine); workers still busy after the plan's deadline are stopped."""
+    if getattr(pool, "_abandoned", False):
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-    pool.shutdown(wait=not busy, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _executor(lanes: int) -> Any:
@@ -451,6 +453,27 @@ def _time_slices(
             first(sid)
     for sid in pending:
         schools[sid].cut_short = True
+    _rescue(schools, backend, seed)
+
+
+RESCUE_S = 0.01
+
+
+def _rescue(schools: dict[str, _School], backend: str, seed: int) -> None:
+    """Schools the clock left without any plan get the search's first local optimum, found in
+    this process when the solver is already loaded here (milliseconds a school); otherwise the
+    repair inserts their visits (importing the solver could take longer than that)."""
+    import sys
+
+    if "transport.routing._pyvrp" not in sys.modules or backend == "ortools":
+        for st in schools.values():
+            st.cut_short = st.cut_short or (st.best is None and needs_search(st.sub))
+        return
+    for sid in sorted(schools):
+        st = schools[sid]
+        if st.best is None and needs_search(st.sub):
+            st.cut_short = True
+            st.take(solve_subproblem(st.sub, backend, seconds=RESCUE_S, converge=False, seed=seed))
 
 
 def _work_rounds(
