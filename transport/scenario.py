@@ -48,6 +48,7 @@ changes a result::
     workers = 0                   # worker processes; 0 = one per CPU
     mixed_school = false
     strict_limits = false         # no ride over the stated limit unless riding direct
+    change_cost = 3000.0          # re-plans: £ a year per disturbed family (solve --previous)
     mixed_school_radius_miles = 3.0
 
     [budgets]
@@ -284,6 +285,10 @@ class RoutingSettings:
         No ride over the pupil's stated limit (``max_ride_min``, else the age default) unless
         the direct journey alone is longer, in which case the pupil rides direct; without it
         a ride may reach ``direct_min + direct_slack_min`` (the contract's rule).
+    change_cost
+        Re-plans (``solve --previous``): £ a year that disturbing one family is worth. A
+        re-plan moves a family's journey only where that saves more than this a year for
+        each family disturbed (see ``transport.routing.replan``, ``DEFAULT_CHANGE_COST``).
     """
 
     backend: str = "auto"
@@ -294,9 +299,17 @@ class RoutingSettings:
     mixed_school_radius_miles: float = 3.0
     strict_limits: bool = False
     work_limit: float | None = None
+    change_cost: float = 3000.0
 
     def __post_init__(self) -> None:
         _choice("routing.backend", self.backend, BACKENDS)
+        cost = _number("routing.change_cost", self.change_cost)
+        if not (math.isfinite(cost) and 0 <= cost <= 1e7):
+            raise ValueError(
+                f"routing.change_cost must be between 0 and 10,000,000 (£ a year), "
+                f"got {self.change_cost!r}"
+            )
+        object.__setattr__(self, "change_cost", cost)
         if isinstance(self.time_limit_s, bool) or not (
             isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)
         ):
