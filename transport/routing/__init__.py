@@ -40,6 +40,7 @@ from transport.model import (
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
 from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing.replan import PreviousPlan, replan_routes
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -51,7 +52,9 @@ __all__ = [
     "RoutingSettings",
     "RoutingWarning",
     "WORK_UNIT_MOVES",
+    "PreviousPlan",
     "plan_routes",
+    "replan_routes",
     "route_cost",
 ]
 
@@ -88,6 +91,9 @@ class RoutePlan:
     unrouted: tuple[Unrouted, ...]
     school_status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    stability: dict[str, Any] | None = None
+    """Against the plan in force (a re-plan, or a plan made with one known): summary.json's
+    ``stability`` (:func:`transport.routing.replan.replan_routes`)."""
 
     @property
     def annual_transport_cost(self) -> float:
@@ -120,6 +126,7 @@ def plan_routes(
     params: Parameters | None = None,
     options: RoutingOptions | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    last_route_number: int = 0,
 ) -> RoutePlan:
     """Plan the routes that take every placed pupil to school at the least annual cost.
 
@@ -137,6 +144,9 @@ def plan_routes(
         Backend, time budget, seed, workers, mixed-school routes.
     progress
         Called with a :class:`ProgressEvent` as each school is solved.
+    last_route_number
+        Routes are numbered after it (``R0001``… by default; a plan made from scratch in a
+        series of runs never reuses an id the series has used).
 
     Returns
     -------
@@ -186,6 +196,7 @@ def plan_routes(
         strict_limits=options.strict_limits,
         report=report,
         started=started,
+        last_route_number=last_route_number,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(

@@ -343,6 +343,7 @@ def run_plan(
     strict_limits: bool,
     report: Report,
     started: float,
+    last_route_number: int = 0,
 ) -> PlanResult:
     """Every step of a plan (see the module docstring)."""
     by_school, unrouted = _group(data, placements, travel)
@@ -404,7 +405,7 @@ def run_plan(
             vehicles=data.vehicles,
             strict_limits=strict_limits,
         )
-    routes, stops = build_routes(specs, by_school, params=params)
+    routes, stops = build_routes(specs, by_school, params=params, last_number=last_route_number)
     info["finish_s"] = round(time.time() - searched, 2)  # repair, mixed routes, building
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     unrouted.sort(key=lambda u: rank[u.pupil_id])

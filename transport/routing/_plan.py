@@ -61,6 +61,7 @@ class RouteSpec:
     rides: tuple[float, ...] | None = None
     miles: float | None = None
     arrival: tuple[float, ...] | None = None
+    route_id: str | None = None  # a re-plan's continuing route keeps its id
 
     @property
     def pupils(self) -> tuple[str, ...]:
@@ -102,15 +103,30 @@ def rides_and_miles(
     return [r for r, v in zip(rides, visits, strict=True) for _ in v], miles
 
 
+ROUTE_PREFIX = "R"
+
+
+def route_number(route_id: str) -> int | None:
+    """The number of an engine route id (``R0042`` → 42), or ``None`` for another id."""
+    digits = route_id[len(ROUTE_PREFIX) :]
+    if route_id.startswith(ROUTE_PREFIX) and digits.isdigit():
+        return int(digits)
+    return None
+
+
 def build_routes(
     specs: Sequence[RouteSpec],
     travel_by_school: dict[str, SchoolTravel],
     *,
     params: Parameters,
+    last_number: int = 0,
 ) -> tuple[tuple[Route, ...], tuple[Stop, ...]]:
-    """Number the routes (by school, then first pickup) and compute miles, costs and stops.
+    """Order the routes (by school, then first pickup), number them and compute miles, costs
+    and stops.
 
-    Pupils of one visit are consecutive in stops.csv with the same pickup time and ride.
+    A spec with a ``route_id`` keeps it (a re-plan's continuing route); the others are
+    numbered in that order after ``last_number`` (``R0001``… for a new plan). Pupils of one
+    visit are consecutive in stops.csv with the same pickup time and ride.
     """
     rows = []
     for spec in specs:
@@ -124,8 +140,13 @@ def build_routes(
     rows.sort(key=lambda r: (r[0].school_id, -r[1][0], r[0].pupils))
     routes: list[Route] = []
     stops: list[Stop] = []
-    for k, (spec, rides, miles, arrival) in enumerate(rows, start=1):
-        route_id = f"R{k:04d}"
+    number = last_number
+    for spec, rides, miles, arrival in rows:
+        if spec.route_id is not None:
+            route_id = spec.route_id
+        else:
+            number += 1
+            route_id = f"{ROUTE_PREFIX}{number:04d}"
         cost = round(route_cost(spec.vehicle, miles, spec.has_pa, params), 2)
         routes.append(
             Route(
