@@ -20,7 +20,7 @@ from transport.data.validate import read_dataset
 from transport.errors import TransportError
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
-from transport.runs.history import dated_run_dir, update_latest
+from transport.runs.history import LATEST, dated_run_dir, update_latest
 from transport.runs.write import clean_stale, make_private_dirs, write_run
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
@@ -163,30 +163,59 @@ def solve_job(
     progress: Callable[[Any], None] | None = None,
     unnamed: bool = False,
     districts_file: str | Path | None = None,
+    previous_dir: str | Path | None = None,
+    from_scratch: bool = False,
+    locks_file: str | Path | None = None,
 ) -> RunSummary:
     """Read a data folder, place pupils, plan their routes and write the run folder.
 
-    Writes placements.csv, routes.csv, stops.csv and summary.json (and shortfall.csv for
-    ``nearest-suitable``, capacity.csv when the scenario adds places). ``scenario`` holds every
-    setting (default: every default); summary.json's ``scenario`` is its name, or null when
-    there is none or ``unnamed`` (no scenario file, only options). ``progress`` receives
-    :class:`transport.routing.ProgressEvent` objects. Returns the summary.
+    Writes placements.csv, routes.csv, stops.csv, pupil-digests.csv and summary.json (and
+    shortfall.csv for ``nearest-suitable``, capacity.csv when the scenario adds places).
+    ``scenario`` holds every setting (default: every default); summary.json's ``scenario`` is
+    its name, or null when there is none or ``unnamed`` (no scenario file, only options).
+    ``progress`` receives :class:`transport.routing.ProgressEvent` objects.
+
+    ``previous_dir`` is the plan in force: routes are re-planned from it (keeping unchanged
+    families' journeys, :func:`transport.routing.replan_routes`), or with ``from_scratch``
+    planned anew and compared with it; ``locks_file`` lists route ids of it to keep exactly.
+    Returns the summary.
     """
+    from transport.changes import new_salt
+    from transport.errors import ParameterError
+    from transport.runs.previous import DIGEST_FILE, digest_summary, digest_table, read_previous
+
+    if locks_file is not None and (previous_dir is None or from_scratch):
+        raise ParameterError("--locks keeps routes of the plan in force: it needs a re-plan")
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
+    previous, salt = None, None
+    if previous_dir is not None:
+        previous, salt = read_previous(
+            previous_dir, data, locks_file=locks_file, need_digests=not from_scratch
+        )
+    salt = salt or new_salt()
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
-        result = run_scenario(scenario, data, model, until="route", route_progress=progress)
+        result = run_scenario(
+            scenario,
+            data,
+            model,
+            until="route",
+            route_progress=progress,
+            previous=previous,
+            from_scratch=from_scratch,
+        )
     assert result.summary is not None
     summary = result.summary if named else replace(result.summary, scenario=None)
+    summary = replace(summary, pupil_digests=digest_summary(salt))
     write_run(
         out_dir,
         summary=summary.to_dict(),
         placements=result.placements,
         routes=result.plan.routes if result.plan else (),
         stops=result.plan.stops if result.plan else (),
-        extra=result.extra_tables(),
+        extra={**result.extra_tables(), DIGEST_FILE: digest_table(data, salt)},
     )
     return summary
 
@@ -203,11 +232,16 @@ def solve_nightly_job(
     The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
     :func:`transport.runs.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
     complete. Temporary folders left by runs killed outright are removed first. ``options``
-    are :func:`solve_job`'s. Returns the summary and the run folder.
+    are :func:`solve_job`'s; without ``previous_dir``, ``runs_root/latest`` (when there is one)
+    is the plan in force, re-planned from unless ``from_scratch``. Returns the summary and the
+    run folder.
     """
     root = Path(runs_root)
     make_private_dirs(root)
     clean_stale(root)
+    latest = root / LATEST
+    if options.get("previous_dir") is None and latest.exists():
+        options["previous_dir"] = latest
     run_dir = dated_run_dir(root, today=today)
     summary = solve_job(data_dir, run_dir, **options)
     update_latest(root, run_dir)

@@ -212,6 +212,14 @@ STRICT_LIMITS = Setting(
     "the pupil rides direct).",
     is_flag=True,
 )
+CHANGE_COST = Setting(
+    "--change-cost",
+    "routing.change_cost",
+    "Re-plans: £ a year one disturbed family is worth; a journey in force is changed only "
+    "where that saves more than this per family disturbed.",
+    type=float,
+    metavar="POUNDS",
+)
 
 CIRCUITY = Setting(
     "--circuity", "travel.circuity", "Road miles per straight-line mile.", type=float
@@ -365,6 +373,37 @@ def cache_dir_option(func: F) -> F:
         type=click.Path(path_type=Path, file_okay=False),
         default=None,
         help="Road graph and matrix cache [$SEN_TRANSPORT_CACHE or ~/.cache/sen-transport].",
+    )(func)
+
+
+def previous_option(func: F) -> F:
+    return click.option(
+        "--previous",
+        "previous_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Re-plan from this solved run (the plan in force): unchanged families keep their "
+        "journeys where the rules allow [with --runs-dir: RUNS_DIR/latest].",
+    )(func)
+
+
+def from_scratch_option(func: F) -> F:
+    return click.option(
+        "--from-scratch",
+        is_flag=True,
+        help="Plan every route anew (the annual retender) instead of re-planning from the plan "
+        "in force; it is still compared with it (summary.json stability).",
+    )(func)
+
+
+def locks_option(func: F) -> F:
+    return click.option(
+        "--locks",
+        "locks_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="CSV with a route_id column (e.g. route-operators.csv): routes of the plan in force "
+        "to keep exactly but for leavers; a lock that cannot hold is reported with its reason.",
     )(func)
 
 

@@ -84,6 +84,10 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
         table.add_row(kind, f"{counts.get(kind, 0):,}")
     console.print(table)
     console.print(f"{result.pupils_affected():,} of {result.pupils_compared:,} pupils affected")
+    if getattr(result, "stability", None):
+        console.print("As a re-plan counts it (summary.json stability):")
+        for line in stability_lines(result.stability):
+            console.print(f"  {line}")
     if verbose_ids:
         for c in result.changes:
             console.print(f"{c.pupil_id}  {c.change}: {c.before or '—'} → {c.after or '—'}")
@@ -166,9 +170,64 @@ def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False
             f"Time limit reached at {len(summary.time_limit_schools):,} schools: their routes "
             "are the best found in the time given (time_limit_schools in summary.json)"
         )
+    if summary.stability:
+        print_stability(summary.stability)
     print_left_out("placed", list(summary.unplaced), summary.unplaced, verbose_ids=verbose_ids)
     print_left_out("routed", list(summary.unrouted), summary.unrouted, verbose_ids=verbose_ids)
     console.print(f"Wrote {out_dir}")
+
+
+def stability_lines(stability: Mapping[str, Any]) -> list[str]:
+    """The counts of a plan against the plan before it (summary.json ``stability``, or
+    ``diff``'s): pupils new / left / changed, families disturbed by reason, routes, cost."""
+    p = stability["pupils"]
+    changed = f"{p['changed']:,} changed their own data ({p['moved']:,} moved home, stop or school)"
+    if not p.get("changed_known", True):
+        changed = "changed data unknown (the runs' pupil digests cannot be compared)"
+    reasons = ", ".join(f"{k} {v:,}" for k, v in stability["disturbed_by_reason"].items() if v)
+    r = stability["routes"]
+    lines = [
+        f"Pupils: {p['new']:,} new, {p['left']:,} left, {changed}",
+        f"Families disturbed who did not change themselves: {stability['disturbed']:,}"
+        + (f" ({reasons})" if reasons else ""),
+        f"Routes: {r['kept']:,} kept, {r['changed']:,} changed, {r['new']:,} new, "
+        f"{r['ended']:,} ended",
+        f"Annual cost {money(stability['annual_cost_after'])}: "
+        f"{_signed(stability['annual_cost_change'])} against the previous plan",
+    ]
+    return lines
+
+
+def _signed(amount: float) -> str:
+    return ("+" if amount > 0 else "−" if amount < 0 else "±") + money(abs(amount))
+
+
+def print_stability(stability: Mapping[str, Any]) -> None:
+    """A re-plan's (or a from-scratch plan's) stability against the plan in force."""
+    mode = stability.get("mode", "")
+    what = "Re-planned from" if mode == "replan" else "Planned from scratch; compared with"
+    console.print(f"{what} the plan in force ({stability.get('previous_run', '')}):")
+    for line in stability_lines(stability):
+        console.print(f"  {line}")
+    repairs = {k: v for k, v in (stability.get("repairs_by_reason") or {}).items() if v}
+    if repairs:
+        text = ", ".join(f"{v:,} × {k}" for k, v in repairs.items())
+        console.print(f"  Routes repaired: {text} (route ids in summary.json)")
+    locks = stability.get("locks")
+    if locks and locks.get("requested"):
+        console.print(
+            f"  Locked routes: {locks['held']:,} held, {len(locks['ended']):,} ended (every "
+            f"pupil left), {len(locks['broken']):,} could not hold"
+        )
+        for b in locks["broken"]:
+            console.print(f"    {b['route_id']}: {'; '.join(b['reasons'])}")
+    re = stability.get("reoptimised")
+    if re and re.get("components_adopted"):
+        console.print(
+            f"  Re-optimised: {re['components_adopted']:,} groups of routes changed, saving "
+            f"{money(re['annual_saving'])} a year for {re['families_disturbed']:,} families "
+            f"disturbed (change cost {money(stability.get('change_cost', 0))} a family)"
+        )
 
 
 def print_sheets(summary: dict[str, Any], out_dir: Path) -> None:

@@ -60,6 +60,10 @@ def _progress_bar() -> tuple[Any, Any]:
     help="Instead of --out: write RUNS_DIR/YYYY-MM-DD (-2, -3… if taken), then point "
     "RUNS_DIR/latest at it.",
 )
+@opt.previous_option
+@opt.from_scratch_option
+@opt.locks_option
+@opt.CHANGE_COST
 @opt.POLICY
 @opt.apply(*opt.ROUTING, *opt.TRAVEL)
 @opt.network_options
@@ -72,6 +76,9 @@ def solve(
     scenario_file: Path | None,
     out_dir: Path | None,
     runs_dir: Path | None,
+    previous_dir: Path | None,
+    from_scratch: bool,
+    locks_file: Path | None,
     cache_dir: Path | None,
     quiet: bool,
     verbose_ids: bool,
@@ -85,13 +92,25 @@ def solve(
     The terminal shows totals and counts only; pupil ids only with --verbose-ids. Give
     exactly one of --out and --runs-dir.
 
+    Nightly re-planning: with --previous RUN (or --runs-dir, whose latest run is the plan in
+    force) families whose data did not change keep their journeys where the rules allow;
+    new and changed pupils are inserted where they cost least, each family disturbed priced
+    at --change-cost; routes that break a rule are repaired, with the reason. --from-scratch
+    plans anew (the annual retender). summary.json's stability counts who changed, who was
+    disturbed and which routes were kept.
+
     \b
     Example:
       sen-transport solve --data data/kent --out runs/tonight --time-limit 300
       sen-transport solve --data data/kent --runs-dir runs   # runs/2026-11-28, runs/latest
+      sen-transport solve --data data/kent --out runs/tue --previous runs/mon --locks locks.csv
     """
     if (out_dir is None) == (runs_dir is None):
         raise click.UsageError("give exactly one of --out and --runs-dir")
+    if locks_file is not None and from_scratch:
+        raise click.UsageError("--locks keeps routes of a re-plan: not with --from-scratch")
+    if locks_file is not None and previous_dir is None and runs_dir is None:
+        raise click.UsageError("--locks needs a plan in force: --previous RUN or --runs-dir")
     scenario = opt.scenario_with_overrides(scenario_file)
     bar, update = (None, None) if quiet else _progress_bar()
     if bar is not None:
@@ -102,6 +121,9 @@ def solve(
         "cache_dir": cache_dir,
         "districts_file": districts_file,
         "progress": update,
+        "previous_dir": previous_dir,
+        "from_scratch": from_scratch,
+        "locks_file": locks_file,
     }
     try:
         if runs_dir is not None:

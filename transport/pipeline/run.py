@@ -25,6 +25,7 @@ from transport.budgets import SavingsModel, assess_cohort, resolve_districts, ru
 from transport.budgets.assess import BudgetRow
 from transport.budgets.export import budget_summary
 from transport.budgets.savings import check_travel_backend
+from transport.changes import plan_stability
 from transport.costing import PriceFactors, reprice_dataset, reprice_params, reprice_routes
 from transport.executor import Executor, InlineExecutor
 from transport.model import (
@@ -55,7 +56,8 @@ from transport.placement.capacity import (
     apply_capacity,
     with_capacity,
 )
-from transport.routing import ProgressEvent, RoutePlan, plan_routes
+from transport.routing import PreviousPlan, ProgressEvent, RoutePlan, plan_routes, replan_routes
+from transport.routing.replan import last_route_number, schools_in_force
 from transport.runs.write import RunFiles
 from transport.scenario import Scenario
 from transport.travel import TravelModel
@@ -153,6 +155,8 @@ def run_scenario(
     countywide: bool = False,
     progress: Callable[[str], None] | None = None,
     route_progress: Callable[[ProgressEvent], None] | None = None,
+    previous: PreviousPlan | None = None,
+    from_scratch: bool = False,
 ) -> ScenarioResult:
     """Run one scenario on a data set: place, route, price and (when it offers them) budgets.
 
@@ -184,6 +188,12 @@ def run_scenario(
         Called with a short message (no pupil data) as each stage starts.
     route_progress
         Receives :class:`transport.routing.ProgressEvent` objects while routes are planned.
+    previous
+        The plan in force (``solve --previous``): routes are re-planned from it
+        (:func:`transport.routing.replan_routes`) unless ``from_scratch``; either way the
+        summary's ``stability`` compares the plan with it and new route ids follow its last.
+    from_scratch
+        Plan from scratch even when ``previous`` is given (the annual retender).
 
     Returns
     -------
@@ -208,6 +218,9 @@ def run_scenario(
         return _from_solved(run, solved, attendance or {}, countywide, start)
     params = scenario.parameters()
     factors = scenario.prices.factors()
+    keeps = scenario.placement.policy == "keep" or scenario.placement.scope == "new-entrants"
+    if previous is not None and not from_scratch and keeps:
+        run.data = schools_in_force(data, previous)  # new entrants only into places left
     placements, capacity, cap_rows = _placement_stage(run, params, factors)
     planned_data = with_capacity(data, capacity) if scenario.capacity else data
     if until == "place":
@@ -224,7 +237,9 @@ def run_scenario(
             reused=tuple(run.reused),
             wall_s=time.perf_counter() - start,
         )
-    plan, routes_key = _routes_stage(run, planned_data, placements, params, route_progress)
+    plan, routes_key = _routes_stage(
+        run, planned_data, placements, params, route_progress, previous, from_scratch
+    )
     final_data = reprice_dataset(planned_data, factors)
     final_params = reprice_params(params, factors)
     if factors.transport != 1.0:
@@ -254,6 +269,8 @@ def run_scenario(
         wall,
         details if scenario.capacity or not factors.is_identity else None,
     )
+    last = last_route_number(plan.routes, previous.last_route_number if previous else 0)
+    summary = replace(summary, route_ids={"last": last}, stability=plan.stability)
     return ScenarioResult(
         scenario,
         final_data,
@@ -346,10 +363,47 @@ def _routes_stage(
     placements: PlacementResult,
     params: Parameters,
     route_progress: Callable[[ProgressEvent], None] | None,
-) -> tuple[RoutePlan, str]:
-    """Routes planned at the data's own prices (a uniform re-pricing keeps the optimum)."""
+    previous: PreviousPlan | None = None,
+    from_scratch: bool = False,
+) -> tuple[RoutePlan, str | None]:
+    """Routes planned at the data's own prices (a uniform re-pricing keeps the optimum).
+
+    With a plan in force the routes are re-planned from it (never cached: they depend on it),
+    or planned from scratch numbered after its routes, and compared with it.
+    """
     sc = run.scenario
     routing = sc.routing
+    if previous is not None:
+        if from_scratch:
+            run.progress(f"{sc.name}: planning routes from scratch")
+            plan = plan_routes(
+                data,
+                placements,
+                travel=run.travel,
+                params=params,
+                options=routing,
+                progress=route_progress,
+                last_route_number=previous.last_route_number,
+            )
+            stability = {"mode": "from-scratch", "previous_run": previous.source}
+            stability |= plan_stability(
+                (previous.routes, previous.stops),
+                (plan.routes, plan.stops),
+                pupils=previous.pupils,
+            )
+            plan = replace(plan, stability=stability)
+        else:
+            run.progress(f"{sc.name}: re-planning routes from the plan in force")
+            plan = replan_routes(
+                data,
+                placements,
+                previous,
+                travel=run.travel,
+                params=params,
+                options=routing,
+                progress=run.progress,
+            )
+        return plan, None
     key = digest(
         {
             "stage": "routes",

@@ -65,6 +65,9 @@ class RunSummary:
     time_limit_schools: tuple[str, ...] = ()
     wall_time_s: float = 0.0
     details: ScenarioDetails | None = None
+    route_ids: Mapping[str, Any] | None = None
+    stability: Mapping[str, Any] | None = None
+    pupil_digests: Mapping[str, Any] | None = None
 
     # the plan's headline figures, read from its totals -------------------------------------
 
@@ -163,7 +166,11 @@ class RunSummary:
             "routing": dict(self.routing),
             "wall_time_s": self.wall_time_s,
             "parameters": dict(self.parameters),
+            "route_ids": dict(self.route_ids) if self.route_ids is not None else None,
+            "stability": dict(self.stability) if self.stability is not None else None,
         }
+        if self.pupil_digests is not None:
+            doc["pupil_digests"] = dict(self.pupil_digests)
         if self.details is not None:
             d = self.details
             doc.update(
@@ -209,6 +216,9 @@ class RunSummary:
             time_limit_schools=tuple(doc.get("time_limit_schools") or ()),
             wall_time_s=float(doc.get("wall_time_s") or 0.0),
             details=details,
+            route_ids=doc.get("route_ids"),
+            stability=doc.get("stability"),
+            pupil_digests=doc.get("pupil_digests"),
         )
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from transport.changes import PICKUP_MINUTES
+from transport.changes import PICKUP_MINUTES, plan_stability, pupil_changes
 from transport.model import format_hhmm
 from transport.runs.write import RunFiles
 
@@ -109,6 +109,34 @@ def count_changes(changes: Iterable[Change]) -> dict[str, int]:
     for c in changes:
         counts[c.kind] = counts.get(c.kind, 0) + 1
     return counts
+
+
+def run_stability(
+    before: RunFiles, after: RunFiles, *, minutes: float = PICKUP_MINUTES
+) -> dict[str, object]:
+    """The stability numbers of ``after`` against ``before``, as a re-plan writes them.
+
+    :func:`transport.changes.plan_stability` (the one function ``solve`` uses for summary.json's
+    ``stability``) on the two runs' routes and stops, with who is new, left or changed told
+    by the runs' pupil digests (pupil-digests.csv) when both have them with the same salt;
+    otherwise pupils are told apart by their placements and nobody counts as changed.
+    """
+    from transport.runs.previous import read_digests
+
+    a = read_digests(before.folder, before.summary) if isinstance(before.summary, dict) else None
+    b = read_digests(after.folder, after.summary) if isinstance(after.summary, dict) else None
+    if a is not None and b is not None and a[0] == b[0]:
+        pupils = pupil_changes(a[1], b[1])
+    else:
+        pupils = pupil_changes(
+            None,
+            None,
+            before_ids={p.pupil_id for p in before.placements},
+            after_ids={p.pupil_id for p in after.placements},
+        )
+    return plan_stability(
+        (before.routes, before.stops), (after.routes, after.stops), pupils=pupils, minutes=minutes
+    )
 
 
 def pupils_compared(before: RunFiles, after: RunFiles) -> int:

@@ -3,15 +3,16 @@
 Families must be told in good time when their child's school, route, vehicle or pickup time
 changes. :func:`diff_runs` compares two run folders from their files alone.
 
-A route has no identity across nights (route ids are per run), so a pupil's route counts as
-changed when the set of pupils they travel with, or the vehicle type, changes.
+A pupil's route counts as changed when the set of pupils they travel with, or the vehicle type,
+changes. Route ids persist across re-plans (``solve --previous``), so :attr:`RunDiff.stability`
+also counts routes kept, changed, new and ended by id, with the re-plan's other numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 LATEST = "latest"
@@ -54,6 +55,10 @@ class PupilChange:
 class RunDiff:
     changes: tuple[PupilChange, ...]
     pupils_compared: int
+    stability: dict = field(default_factory=dict)
+    """The re-plan's numbers for these two runs (:func:`transport.changes.plan_stability`:
+    pupils new / left / changed, families disturbed by reason, routes kept / changed / new /
+    ended, the cost change), as ``solve`` writes them in summary.json's ``stability``."""
 
     def counts(self) -> dict[str, int]:
         from transport.runs.changes_report import Change, count_changes
@@ -74,9 +79,9 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *, minutes: float = 10.0) ->
     minutes
         A pickup time that moves by at most this many minutes is not reported.
     """
-    from transport.runs.changes_report import pupils_compared, run_changes
+    from transport.runs.changes_report import pupils_compared, run_changes, run_stability
     from transport.runs.write import read_run
 
     a, b = read_run(run_a), read_run(run_b)
     changes = tuple(PupilChange(*c) for c in run_changes(a, b, minutes=minutes))
-    return RunDiff(changes, pupils_compared(a, b))
+    return RunDiff(changes, pupils_compared(a, b), run_stability(a, b, minutes=minutes))
