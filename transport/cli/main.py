@@ -16,6 +16,7 @@ from transport.cli.compare import compare
 from transport.cli.data import data
 from transport.cli.graph import graph
 from transport.cli.history import diff
+from transport.cli.letters import letters
 from transport.cli.place import place
 from transport.cli.sheets import sheets
 
@@ -39,6 +40,7 @@ cli.add_command(diff)
 cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
+cli.add_command(letters)
 
 try:  # commands of later stages register themselves here when their module exists
     from transport.cli.solve import solve
