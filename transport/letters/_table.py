@@ -50,7 +50,8 @@ def read_table(
     try:
         raw = file.read_bytes()
     except OSError as exc:
-        raise InputError([Problem(name, None, None, f"cannot read the {what}: {exc.strerror}")])
+        problem = Problem(name, None, None, f"cannot read the {what}: {exc.strerror}")
+        raise InputError([problem]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

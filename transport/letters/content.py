@@ -176,8 +176,8 @@ def family_letters(
     operators
         Route → operator (``--operators``); routes without one have no operator line.
     changes
-        With ``--since``: the families to write to (:func:`transport.letters.since.families_to_write`);
-        every other family gets no letter.
+        With ``--since``: the families to write to
+        (:func:`transport.letters.since.families_to_write`); every other family gets no letter.
     previous_stops
         The previous run's optional stops.csv columns, for "what changes".
     """

@@ -42,7 +42,7 @@ from transport.letters.content import (
     read_stop_columns,
 )
 from transport.letters.operators import read_route_operators
-from transport.letters.output import check_destination, staged_folder
+from transport.letters.output import check_destination, safe_file_name, staged_folder
 from transport.letters.render import (
     Job,
     Template,
@@ -211,7 +211,7 @@ def write_letters(
     )
     missing = not_sent(data, run, routed_before=routed_before)
     for letter in letters:
-        if not _safe_file_name(letter.pupil_id):
+        if not safe_file_name(letter.pupil_id):
             raise_unsafe_ids(letters)
 
     contexts = [
@@ -265,21 +265,11 @@ def write_letters(
 
 
 def raise_no_routes(run_dir: str | Path) -> None:
-    raise InputError(
-        [Problem("routes.csv", None, None, f"no routes in {run_dir}: solve it first")]
-    )
-
-
-def _safe_file_name(pupil_id: str) -> bool:
-    return (
-        bool(pupil_id)
-        and not pupil_id.startswith(".")
-        and all(c.isalnum() or c in "-_." for c in pupil_id)
-    )
+    raise InputError([Problem("routes.csv", None, None, f"no routes in {run_dir}: solve it first")])
 
 
 def raise_unsafe_ids(letters: list[FamilyLetter]) -> None:
-    bad = sum(1 for letter in letters if not _safe_file_name(letter.pupil_id))
+    bad = sum(1 for letter in letters if not safe_file_name(letter.pupil_id))
     raise InputError(
         [
             Problem(
@@ -335,9 +325,7 @@ def letter_context(
     return {
         "kind": letter.kind,
         "reasons": list(letter.reasons),
-        "changes": [
-            {"what": c.what, "before": c.before, "after": c.after} for c in letter.changes
-        ],
+        "changes": [{"what": c.what, "before": c.before, "after": c.after} for c in letter.changes],
         "pupil_id": letter.pupil_id,
         "letter_date": long_date(today),
         "effective_date": long_date(effective, weekday=True),

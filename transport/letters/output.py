@@ -86,6 +86,11 @@ def check_destination(target: str | Path, *, stage: str, inputs: Sequence[str | 
     return out
 
 
+def safe_file_name(name: str) -> bool:
+    """Whether ``name`` (a pupil or route id) can name a file: no path, no hidden file."""
+    return bool(name) and not name.startswith(".") and all(c.isalnum() or c in "-_." for c in name)
+
+
 def _stage_of(folder: Path) -> str | None:
     try:
         return json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("stage")

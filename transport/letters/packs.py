@@ -27,7 +27,7 @@ from typing import Any
 
 from transport.errors import InputError, Problem
 from transport.letters.content import StopColumns, read_stop_columns
-from transport.letters.output import check_destination, staged_folder
+from transport.letters.output import check_destination, safe_file_name, staged_folder
 from transport.letters.render import (
     Job,
     Template,
@@ -61,7 +61,10 @@ def pack_contexts(
     asks for one in an operator's copy fails instead of printing it.
     """
     columns = SHEET_COLUMNS + PLANNER_COLUMNS
-    rows = [dict(zip(columns, r, strict=True)) for r in sheet_rows(data, run, redact=False, postcodes=postcodes)]
+    rows = [
+        dict(zip(columns, r, strict=True))
+        for r in sheet_rows(data, run, redact=False, postcodes=postcodes)
+    ]
     accessible = vehicles_accessible or {
         v.vehicle_type: v.wheelchair_spaces > 0 for v in data.vehicles
     }
@@ -123,7 +126,7 @@ def render_packs(
         if not items:
             continue
         for item in items:
-            if not _safe(str(item["route_id"])):
+            if not safe_file_name(str(item["route_id"])):
                 raise InputError(
                     [Problem("routes.csv", None, "route_id", "a route id cannot name a file")]
                 )
@@ -140,12 +143,6 @@ def render_packs(
         )
         render_pdfs(job, folder, combined=f"{PACKS_DIR}/{copy}.pdf", workers=workers)
     return counts
-
-
-def _safe(name: str) -> bool:
-    return bool(name) and not name.startswith(".") and all(
-        c.isalnum() or c in "-_." for c in name
-    )
 
 
 def write_sheets_with_packs(

@@ -86,7 +86,7 @@ def load_template(path: str | Path | None, *, default: str) -> Template:
         raise InputError([Problem(name, None, None, "not a UTF-8 text file")]) from None
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(
-            [Problem(name, exc.lineno, None, f"template syntax error: {exc.message}")]
+            [Problem(name, None, None, f"{_at(exc.lineno)}template syntax error: {exc.message}")]
         ) from None
     except jinja2.TemplateError as exc:  # an include that is missing, …
         raise InputError([Problem(name, None, None, f"template error: {exc}")]) from None
@@ -115,10 +115,14 @@ def render_page(template: Template, context: Mapping[str, Any], *, sample: bool 
             what = f"fails to render: {type(exc).__name__}: {exc}"
         else:
             what = f"fails to render a letter: {type(exc).__name__} (details withheld)"
-        raise InputError([Problem(template.name, line, None, what)]) from None
+        raise InputError([Problem(template.name, None, None, f"{_at(line)}{what}")]) from None
     if not _BODY_OPEN.search(page) or not _BODY_CLOSE.search(page):
         raise InputError([Problem(template.name, None, None, "the page has no <body> element")])
     return page
+
+
+def _at(line: int | None) -> str:
+    return f"line {line}: " if line else ""
 
 
 def _template_line(exc: BaseException, template: Template) -> int | None:
@@ -181,9 +185,7 @@ def render_pdfs(
         Pages of each document, in order.
     """
     folder = Path(folder)
-    chunks = [
-        job.documents[i : i + chunk_size] for i in range(0, len(job.documents), chunk_size)
-    ]
+    chunks = [job.documents[i : i + chunk_size] for i in range(0, len(job.documents), chunk_size)]
     scratch = folder / ".chunks"
     scratch.mkdir(mode=DIR_MODE, exist_ok=True)
     for sub in sorted({Path(name).parent for name, _ in job.documents} - {Path(".")}):
@@ -213,10 +215,11 @@ def _render_chunk(
 ) -> tuple[int, str, list[int]]:
     """Lay out one chunk, write each document's pages to its PDF; returns the chunk's PDF."""
     import pypdf
-    from weasyprint import HTML
 
     index, head, base_url, title, documents, folder, scratch = task
     with quiet_weasyprint():
+        from weasyprint import HTML
+
         page = _chunk_html(head, title, [body for _, body in documents])
         doc = HTML(string=page, base_url=base_url, url_fetcher=local_fetcher(base_url)).render()
         data = doc.write_pdf()
@@ -334,10 +337,10 @@ class quiet_weasyprint:  # noqa: N801 - used as a context manager, like contextl
 
 def check_layout(template: Template, page: str) -> list[str]:
     """Lay out one (synthetic) page; returns WeasyPrint's warnings (CSS it ignored, …)."""
-    from weasyprint import HTML
-
     base = template.folder.as_uri()
     with quiet_weasyprint() as said:
+        from weasyprint import HTML
+
         HTML(string=page, base_url=base, url_fetcher=local_fetcher(base)).render()
     return said.messages
 

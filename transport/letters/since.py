@@ -82,9 +82,8 @@ def own_data_changes(
     """
     before = {p.pupil_id: p for p in previous.placements}
     after = {p.pupil_id: p for p in run.placements}
-    comparable = _travel_model(previous) is not None and _travel_model(
-        previous
-    ) == _travel_model(run)
+    model = _travel_model(previous)
+    comparable = model is not None and model == _travel_model(run)
     out: dict[str, tuple[str, ...]] = {}
     for pupil, new in after.items():
         old = before.get(pupil)
@@ -99,9 +98,12 @@ def own_data_changes(
             or abs(old.direct_min - new.direct_min) > MINUTES_TOLERANCE
         ):
             reasons.append("home")
-        if previous_stop_ids is not None and stop_ids is not None:
-            if previous_stop_ids.get(pupil, "") != stop_ids.get(pupil, ""):
-                reasons.append("pickup-point")
+        if (
+            previous_stop_ids is not None
+            and stop_ids is not None
+            and previous_stop_ids.get(pupil, "") != stop_ids.get(pupil, "")
+        ):
+            reasons.append("pickup-point")
         if reasons:
             out[pupil] = tuple(reasons)
     return out, comparable
