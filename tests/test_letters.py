@@ -432,3 +432,28 @@ def test_cli_since_and_help(tmp_path):
     assert "9 letters (6 disturbed, 2 moved, 1 new)" in result.output
     assert not re.search(r"\bP\d\d\b", result.output)  # counts only on the terminal
     assert "Example:" in invoke("--help").output
+
+
+def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch):
+    import transport.letters.render
+
+    monkeypatch.setattr(transport.letters.render, "CHUNK_SIZE", 3)  # 4 chunks, 2 processes
+    template = tmp_path / "long.html"
+    template.write_text(
+        "<html><body><p>Page one for {{ pupil_id }}</p>"
+        '<p style="break-before: page">Page two for {{ pupil_id }}</p>'
+        '{% if kind == "plan" %}<p style="break-before: page">Page three for {{ pupil_id }}</p>'
+        "{% endif %}</body></html>",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    summary = write_letters(RUN, TINY, out, template=template, effective=DAY, workers=2)
+    letters = sorted((out / "letters").glob("*.pdf"))
+    assert len(letters) == 10 and summary["pages"] == 30
+    for pdf in letters:
+        texts = [p.extract_text().strip() for p in pypdf.PdfReader(str(pdf)).pages]
+        assert texts == [f"Page {n} for {pdf.stem}" for n in ("one", "two", "three")]
+    combined = [p.extract_text().strip() for p in pypdf.PdfReader(str(out / "letters.pdf")).pages]
+    assert combined == [
+        f"Page {n} for {pdf.stem}" for pdf in letters for n in ("one", "two", "three")
+    ]

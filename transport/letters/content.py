@@ -286,7 +286,11 @@ def _riders(old: Journey, new: Journey) -> tuple[str, str]:
     kept = len(old.co_riders & new.co_riders)
     after = count(len(new.co_riders))
     if new.co_riders and old.co_riders:
-        after += f", {kept} of them travelled with your child before"
+        after += (
+            f", {kept} of them travelled with your child before"
+            if kept
+            else ", none of them travelled with your child before"
+        )
     return count(len(old.co_riders)), after
 
 

@@ -53,9 +53,10 @@ from transport.letters.render import (
     render_pdfs,
     split_page,
 )
-from transport.letters.since import families_to_write
+from transport.letters.since import SinceResult, families_to_write
+from transport.model import Dataset
 from transport.runs.sheets import pupil_postcodes
-from transport.runs.write import read_run, write_csv, write_text
+from transport.runs.write import RunFiles, read_run, write_csv, write_text
 
 LETTER_TEMPLATE = "letter.html"
 LETTERS_DIR = "letters"
@@ -177,70 +178,30 @@ def write_letters(
         if operators
         else {}
     )
-    changes = None
-    routed_before = None
-    previous_stops: StopColumns | None = None
-    detectable: bool | None = None
-    if since is not None:
-        previous = read_run(since)
-        if not previous.routes:
-            raise_no_routes(since)
-        previous_stops = read_stop_columns(since)
-        result = families_to_write(
-            previous,
-            run,
-            school_in_data={p.pupil_id: p.school_id for p in data.pupils},
-            previous_stop_ids=previous_stops.stop_id,
-            stop_ids=stops.stop_id if previous_stops.stop_id is not None else None,
-            minutes=minutes,
-        )
-        changes, routed_before, detectable = (
-            result.changes,
-            result.routed_before,
-            result.home_moves_detectable,
-        )
-    points = pickup_points(data_dir, families)
+    since_result = _since(since, run, data, stops, minutes=minutes) if since else None
+    previous_stops = read_stop_columns(since) if since else None
     letters = family_letters(
         data,
         run,
-        pickup_points=points,
+        pickup_points=pickup_points(data_dir, families),
         stops=stops,
         operators=route_operators,
-        changes=changes,
+        changes=since_result.changes if since_result else None,
         previous_stops=previous_stops,
     )
-    missing = not_sent(data, run, routed_before=routed_before)
-    for letter in letters:
-        if not safe_file_name(letter.pupil_id):
-            raise_unsafe_ids(letters)
-
+    missing = not_sent(
+        data, run, routed_before=since_result.routed_before if since_result else None
+    )
+    if any(not safe_file_name(letter.pupil_id) for letter in letters):
+        raise_unsafe_ids(letters)
     contexts = [
         letter_context(letter, families.get(letter.pupil_id), effective=effective, today=today)
         for letter in letters
     ]
     pages = [render_page(letter_template, c) for c in contexts]
     with staged_folder(out) as tmp:
-        (tmp / LETTERS_DIR).mkdir(mode=0o700)
-        counts: list[int] = []
-        if pages:
-            head, _ = split_page(pages[0])
-            job = Job(
-                head=head,
-                documents=tuple(
-                    (f"{LETTERS_DIR}/{letter.pupil_id}.pdf", split_page(p)[1])
-                    for letter, p in zip(letters, pages, strict=True)
-                ),
-                base_url=base_url(letter_template),
-                title="Home to school transport",
-            )
-            counts = render_pdfs(
-                job, tmp, combined=LETTERS_PDF, workers=workers or default_workers()
-            )
-        write_csv(
-            tmp / LETTERS_CSV,
-            LETTER_COLUMNS,
-            [merge_row(c) for c in contexts],
-        )
+        counts = _write_pdfs(tmp, letters, pages, letter_template, workers=workers)
+        write_csv(tmp / LETTERS_CSV, LETTER_COLUMNS, [merge_row(c) for c in contexts])
         write_csv(tmp / NOT_SENT_CSV, NOT_SENT_COLUMNS, [_not_sent_row(n) for n in missing])
         summary = letters_summary(
             letters,
@@ -255,13 +216,56 @@ def write_letters(
             template=letter_template,
             warnings=warnings,
             stops=stops,
-            detectable=detectable,
+            detectable=since_result.home_moves_detectable if since_result else None,
             minutes=minutes,
             pages=sum(counts),
             wall_s=time.perf_counter() - start,
         )
         write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _since(
+    since: str | Path, run: RunFiles, data: Dataset, stops: StopColumns, *, minutes: float
+) -> SinceResult:
+    """The families to write to after a re-plan (:mod:`transport.letters.since`)."""
+    previous = read_run(since)
+    if not previous.routes:
+        raise_no_routes(since)
+    previous_stops = read_stop_columns(since)
+    return families_to_write(
+        previous,
+        run,
+        school_in_data={p.pupil_id: p.school_id for p in data.pupils},
+        previous_stop_ids=previous_stops.stop_id,
+        stop_ids=stops.stop_id if previous_stops.stop_id is not None else None,
+        minutes=minutes,
+    )
+
+
+def _write_pdfs(
+    folder: Path,
+    letters: list[FamilyLetter],
+    pages: list[str],
+    template: Template,
+    *,
+    workers: int | None,
+) -> list[int]:
+    """letters/<pupil_id>.pdf and letters.pdf (none without a letter); pages per letter."""
+    (folder / LETTERS_DIR).mkdir(mode=0o700)
+    if not pages:
+        return []
+    head, _ = split_page(pages[0])
+    job = Job(
+        head=head,
+        documents=tuple(
+            (f"{LETTERS_DIR}/{letter.pupil_id}.pdf", split_page(page)[1])
+            for letter, page in zip(letters, pages, strict=True)
+        ),
+        base_url=base_url(template),
+        title="Home to school transport",
+    )
+    return render_pdfs(job, folder, combined=LETTERS_PDF, workers=workers or default_workers())
 
 
 def raise_no_routes(run_dir: str | Path) -> None:

@@ -167,7 +167,7 @@ def render_pdfs(
     *,
     combined: str | None = None,
     workers: int = 1,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
 ) -> list[int]:
     """Render every document of ``job`` to its own PDF (and all to ``combined``).
 
@@ -183,7 +183,7 @@ def render_pdfs(
     workers
         Processes laying out chunks (1 = in this process).
     chunk_size
-        Documents laid out together.
+        Documents laid out together (default :data:`CHUNK_SIZE`).
 
     Returns
     -------
@@ -191,7 +191,8 @@ def render_pdfs(
         Pages of each document, in order.
     """
     folder = Path(folder)
-    chunks = [job.documents[i : i + chunk_size] for i in range(0, len(job.documents), chunk_size)]
+    size = chunk_size or CHUNK_SIZE
+    chunks = [job.documents[i : i + size] for i in range(0, len(job.documents), size)]
     scratch = folder / ".chunks"
     scratch.mkdir(mode=DIR_MODE, exist_ok=True)
     for sub in sorted({Path(name).parent for name, _ in job.documents} - {Path(".")}):
