@@ -26,10 +26,11 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from transport.errors import RoutingError
+from transport.data.validate import early_pickups
+from transport.errors import ParameterError, RoutingError
 from transport.model import (
     Dataset,
     Parameters,
@@ -53,6 +54,10 @@ __all__ = [
     "plan_routes",
     "route_cost",
 ]
+
+MAX_TIME_LIMIT_S = 86_400
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 256
 
 
 @dataclass(frozen=True)
@@ -89,17 +94,24 @@ class RoutingOptions:
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
+            raise ParameterError(
+                f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}"
+            )
         if not (isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)):
-            raise ValueError(f"time_limit_s must be a finite number, got {self.time_limit_s!r}")
-        if self.time_limit_s <= 0:
-            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers must be a non-negative integer, got {self.workers!r}")
+            raise ParameterError(f"time_limit_s must be a finite number, got {self.time_limit_s!r}")
+        if not 0 < self.time_limit_s <= MAX_TIME_LIMIT_S:
+            raise ParameterError(
+                f"time_limit_s must be more than 0 and at most {MAX_TIME_LIMIT_S} (a day), "
+                f"got {self.time_limit_s}"
+            )
+        if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ParameterError(f"seed must be a whole number 0-{MAX_SEED}, got {self.seed!r}")
+        if not isinstance(self.workers, int) or not 0 <= self.workers <= MAX_WORKERS:
+            raise ParameterError(
+                f"workers must be a whole number 0-{MAX_WORKERS}, got {self.workers!r}"
+            )
         if not self.mixed_school_radius_miles > 0:
-            raise ValueError(
+            raise ParameterError(
                 f"mixed_school_radius_miles must be positive, got {self.mixed_school_radius_miles}"
             )
 
@@ -219,6 +231,10 @@ def plan_routes(
         if progress is not None:
             progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
 
+    early = early_pickups(data, placements, longest_ride=params.ride.effective_limit)
+    if early:  # no pickup before midnight: these pupils are left unrouted, with the reason
+        kept = tuple(p for p in placements.placements if p.pupil_id not in early)
+        placements = replace(placements, placements=kept)
     result = run_plan(
         data,
         placements,
@@ -236,7 +252,7 @@ def plan_routes(
     return RoutePlan(
         routes=result.routes,
         stops=result.stops,
-        unrouted=result.unrouted,
+        unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
     )
