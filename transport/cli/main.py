@@ -11,7 +11,7 @@ import sys
 import click
 
 from transport.cli.budgets import budgets
-from transport.cli.common import install_signal_handlers, run_command
+from transport.cli.common import install_signal_handlers, private_by_default, run_command
 from transport.cli.compare import compare
 from transport.cli.data import data
 from transport.cli.graph import graph
@@ -51,6 +51,7 @@ except ImportError:  # pragma: no cover - only while a stage is absent
 def main() -> None:
     """Console entry point."""
     install_signal_handlers()
+    private_by_default()
     sys.exit(run_command(cli))
 
 
