@@ -15,8 +15,9 @@ from transport.data.validate import read_dataset
 from transport.errors import TransportError
 from transport.model import Dataset, Parameters, PlacementResult
 from transport.placement import place_pupils, summarise_placement
-from transport.runs.history import dated_run_dir, update_latest
-from transport.runs.write import clean_stale, make_private_dirs, write_run
+from transport.runs.destination import check_runs_dir, remove_created
+from transport.runs.history import claim_dated_run, update_latest
+from transport.runs.write import clean_stale, make_private_dirs, write_run, writes_output
 from transport.travel import CrowFlyModel, TravelModel
 
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
@@ -118,6 +119,7 @@ def _shortfall_by_need(result: PlacementResult) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+@writes_output("out_dir", kind="run", inputs={"data_dir": "the data folder"})
 def place_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -133,7 +135,6 @@ def place_job(
     """
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
-    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     data = _read_checked(data_dir)
     result = place_pupils(data, policy=policy, travel=travel, params=params)
     summary = placement_summary(data, result, params=params, travel=travel)
@@ -200,6 +201,7 @@ def solve_summary(
     }
 
 
+@writes_output("out_dir", kind="run", inputs={"data_dir": "the data folder"})
 def solve_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -226,7 +228,6 @@ def solve_job(
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
     options = options or RoutingOptions()
-    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     data = _read_checked(data_dir)
     placements = place_pupils(data, policy=policy, scope=scope, travel=travel, params=params)
     plan = plan_routes(
@@ -255,20 +256,30 @@ def solve_nightly_job(
 ) -> tuple[dict[str, Any], Path]:
     """:func:`solve_job` into a dated folder of ``runs_root``, then point ``latest`` at it.
 
-    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
-    :func:`transport.runs.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
-    complete. Temporary folders left by runs killed outright are removed first. ``options``
-    are :func:`solve_job`'s. Returns the summary and the run folder.
+    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists or another run
+    is writing it, see :func:`transport.runs.history.claim_dated_run`); ``runs_root/latest``
+    moves only once the run is complete, and is never replaced when it is not a link.
+    Temporary folders left by runs killed outright are removed first. ``options`` are
+    :func:`solve_job`'s. Returns the summary and the run folder.
     """
-    root = Path(runs_root)
-    make_private_dirs(root)
-    clean_stale(root)
-    run_dir = dated_run_dir(root, today=today)
-    summary = solve_job(data_dir, run_dir, **options)
-    update_latest(root, run_dir)
+    root = check_runs_dir(runs_root, inputs=[("the data folder", data_dir)])
+    created = make_private_dirs(root)
+    try:
+        clean_stale(root)
+        with claim_dated_run(root, today=today) as run_dir:
+            summary = solve_job(data_dir, run_dir, **options)
+            update_latest(root, run_dir)
+    except BaseException:
+        remove_created(created)
+        raise
     return summary, run_dir
 
 
+@writes_output(
+    "out_dir",
+    kind="sheets",
+    inputs={"run_dir": "the run folder read", "data_dir": "the data folder"},
+)
 def sheets_job(
     run_dir: str | Path,
     data_dir: str | Path,
@@ -291,7 +302,6 @@ def sheets_job(
     )
     from transport.runs.write import read_run
 
-    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     run = read_run(run_dir)
     data = read_dataset(data_dir)
     postcodes = pupil_postcodes(data_dir)
@@ -312,10 +322,16 @@ def sheets_job(
         summary=summary,
         extra={SHEET_CSV: (columns, rows)},
         texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+        kind="sheets",
     )
     return summary
 
 
+@writes_output(
+    "out_dir",
+    kind="budgets",
+    inputs={"run_dir": "the run folder read", "data_dir": "the data folder"},
+)
 def budgets_job(
     data_dir: str | Path,
     run_dir: str | Path,
@@ -358,7 +374,6 @@ def budgets_job(
         "allow_loss": allow_loss,
     }
     settings = replace(scenario.budgets, **{k: v for k, v in overrides.items() if v is not None})
-    clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
     run = read_solved_run(run_dir)
     data = read_dataset(data_dir)
     params, source = run_parameters(run.summary, scenario.parameters())

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from transport.budgets.assess import BudgetRow, CohortAssessment
-from transport.runs.write import FILE_MODE, _replace_dir, write_run
+from transport.runs.write import write_run
 
 BUDGET_COLUMNS = (
     "pupil_id",
@@ -115,28 +112,13 @@ def write_budget_run(
     out_dir: str | Path, *, summary: dict[str, Any], rows: list[BudgetRow]
 ) -> Path:
     """Write budgets.csv, the one-page summaries and summary.json as one run folder, atomically."""
-    target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.stage-", dir=target.parent))
-    stage.rmdir()
-    try:
-        write_run(
-            stage,
-            summary=json_safe(summary),
-            extra={"budgets.csv": (BUDGET_COLUMNS, budget_rows(rows))},
-        )
-        for name, text in (
-            (SUMMARY_MD, render_markdown(summary)),
-            (SUMMARY_HTML, render_html(summary)),
-        ):
-            fd = os.open(stage / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            with open(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        _replace_dir(stage, target)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return target
+    return write_run(
+        out_dir,
+        summary=json_safe(summary),
+        extra={"budgets.csv": (BUDGET_COLUMNS, budget_rows(rows))},
+        texts={SUMMARY_MD: render_markdown(summary), SUMMARY_HTML: render_html(summary)},
+        kind="budgets",
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ minus the scenario's; ``target_progress`` is that saving over the £1.5m target.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,8 @@ from transport.compare._run import CompareOptions, Context, run_scenario
 from transport.compare._table import add_savings, columns, write_comparison
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
+from transport.runs.destination import check_output_dir
+from transport.runs.write import link_copy, write_folder
 from transport.scenario import Scenario, load_scenario
 
 __all__ = ["CompareOptions", "columns", "compare_scenarios", "load_scenarios"]
@@ -73,6 +74,7 @@ def compare_scenarios(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     progress: Callable[[str], None] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Run every scenario on the data folder and write the comparison folder.
 
@@ -83,7 +85,9 @@ def compare_scenarios(
     data_dir
         The data folder.
     out_dir
-        The comparison folder (created; scenario folders in it are replaced atomically).
+        The comparison folder: new, empty or one ``compare`` wrote. It is built whole in a
+        temporary folder beside it and takes its place in one step when every scenario is
+        done, so a failure or a signal leaves the previous comparison as it was.
     options
         Overrides applied to every scenario (time limit, seed, network, …).
     cache_dir
@@ -92,6 +96,9 @@ def compare_scenarios(
         ``False`` recomputes every stage (and stores nothing).
     progress
         Called with a short message (no pupil data) as each stage starts.
+    finish
+        Called with the temporary folder once the comparison is written there, before it
+        takes its place (the report is written this way, so that it is swapped in with it).
 
     Returns
     -------
@@ -103,41 +110,58 @@ def compare_scenarios(
     say = progress or (lambda _msg: None)
     scenarios = load_scenarios(scenario_files)
     data_dir = Path(data_dir)
+    inputs = [("the data folder", data_dir), *(("a scenario file", p) for _, p in scenarios)]
+    out = check_output_dir(out_dir, kind="compare", inputs=inputs)
     data = read_dataset(data_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    folder = Path(cache_dir) if cache_dir is not None else out / "cache"
-    ctx = Context(
-        data=data,
-        data_dir=data_dir,
-        data_digest=files_digest(data_dir),
-        cache=StageCache(folder if use_cache else None),
-        options=options,
-        progress=say,
-    )
-    rows: list[dict[str, Any]] = []
-    extras: list[dict[str, Any]] = []
-    try:
-        for sc, path in scenarios:
-            say(f"{sc.name}: started")
-            outcome = run_scenario(ctx, sc, path, out / "scenarios" / sc.name)
-            reused = ", ".join(outcome.extra["reused"]) or "nothing"
-            say(f"{sc.name}: done in {outcome.row['wall_time_s']:.1f} s (re-used: {reused})")
-            rows.append(outcome.row)
-            extras.append(outcome.extra)
-    finally:
-        for model in ctx.travel_models.values():
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
-    add_savings(rows)
-    doc = write_comparison(
-        out,
-        rows=rows,
-        extras=extras,
-        vehicle_types=[v.vehicle_type for v in data.vehicles],
-        data_source=data.source,
-    )
+    doc: dict[str, Any] = {}
+
+    def build(stage: Path) -> None:
+        """Everything is written into ``stage``, which then replaces ``out`` in one step."""
+        if cache_dir is None:
+            link_copy(out / "cache", stage / "cache")  # the previous cache, carried over
+        folder = Path(cache_dir) if cache_dir is not None else stage / "cache"
+        ctx = Context(
+            data=data,
+            data_dir=data_dir,
+            data_digest=files_digest(data_dir),
+            cache=StageCache(folder if use_cache else None),
+            options=options,
+            progress=say,
+        )
+        rows: list[dict[str, Any]] = []
+        extras: list[dict[str, Any]] = []
+        try:
+            for sc, path in scenarios:
+                say(f"{sc.name}: started")
+                outcome = run_scenario(
+                    ctx,
+                    sc,
+                    path,
+                    stage / "scenarios" / sc.name,
+                    final_dir=out / "scenarios" / sc.name,
+                )
+                reused = ", ".join(outcome.extra["reused"]) or "nothing"
+                say(f"{sc.name}: done in {outcome.row['wall_time_s']:.1f} s (re-used: {reused})")
+                rows.append(outcome.row)
+                extras.append(outcome.extra)
+        finally:
+            for model in ctx.travel_models.values():
+                close = getattr(model, "close", None)
+                if close is not None:
+                    close()
+        add_savings(rows)
+        doc.update(
+            write_comparison(
+                stage,
+                rows=rows,
+                extras=extras,
+                vehicle_types=[v.vehicle_type for v in data.vehicles],
+                data_source=data.source,
+            )
+        )
+        if finish is not None:
+            finish(stage)
+
+    write_folder(out, build, kind="compare", inputs=inputs)
     doc["wall_time_s"] = round(time.perf_counter() - start, 1)
     return doc

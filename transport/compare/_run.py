@@ -350,8 +350,19 @@ def _budgets_stage(
 # One scenario
 
 
-def run_scenario(ctx: Context, sc: Scenario, source: Path | None, out_dir: Path) -> Outcome:
-    """Run one scenario into ``out_dir`` (replaced atomically) and return its comparison row."""
+def run_scenario(
+    ctx: Context,
+    sc: Scenario,
+    source: Path | None,
+    out_dir: Path,
+    *,
+    final_dir: Path | None = None,
+) -> Outcome:
+    """Run one scenario into ``out_dir`` (replaced atomically) and return its comparison row.
+
+    ``final_dir`` is where the folder will be once the comparison's temporary folder takes its
+    place (default ``out_dir``): the path the budgets' summary names.
+    """
     start = time.perf_counter()
     reused: list[str] = []
     params, routing = _settings(sc, ctx.options)
@@ -425,7 +436,7 @@ def run_scenario(ctx: Context, sc: Scenario, source: Path | None, out_dir: Path)
                 sc,
                 final_data,
                 stage,
-                out_dir,
+                final_dir or out_dir,
                 params=final_params,
                 factors=factors,
                 travel=travel,
