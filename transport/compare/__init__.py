@@ -26,9 +26,11 @@ from typing import Any
 
 from transport.compare._cache import StageCache, files_digest
 from transport.compare._run import CompareOptions, Context, run_scenario
+from transport.compare._run import _settings as scenario_settings
 from transport.compare._table import add_savings, columns, write_comparison
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
+from transport.model import Dataset
 from transport.runs.destination import check_output_dir
 from transport.runs.write import link_copy, write_folder
 from transport.scenario import Scenario, load_scenario
@@ -63,6 +65,19 @@ def load_scenarios(paths: Sequence[str | Path]) -> list[tuple[Scenario, Path]]:
         seen[sc.name] = path
     loaded.sort(key=lambda item: item[0].name != "baseline")
     return loaded
+
+
+def check_scenarios_against(scenarios: list[tuple[Scenario, Path]], data: Dataset) -> None:
+    """Refuse, before any scenario runs, a capacity change naming a school the data lacks."""
+    known = set(data.school_by_id)
+    for sc, path in scenarios:
+        for i, change in enumerate(sc.capacity, start=1):
+            named = [("school_id", change.school_id)] if change.school_id is not None else []
+            for key, school in [*named, *(("candidates", c) for c in change.candidates)]:
+                if school not in known:
+                    raise ScenarioError(
+                        f"{path.name}: capacity[{i}].{key}: no school {school!r} in schools.csv"
+                    )
 
 
 def compare_scenarios(
@@ -113,6 +128,7 @@ def compare_scenarios(
     inputs = [("the data folder", data_dir), *(("a scenario file", p) for _, p in scenarios)]
     out = check_output_dir(out_dir, kind="compare", inputs=inputs)
     data = read_dataset(data_dir)
+    check_scenarios_against(scenarios, data)
     doc: dict[str, Any] = {}
 
     def build(stage: Path) -> None:
@@ -131,6 +147,9 @@ def compare_scenarios(
         rows: list[dict[str, Any]] = []
         extras: list[dict[str, Any]] = []
         try:
+            for sc, _ in scenarios:  # every setting and travel model, before any scenario runs
+                params, _routing = scenario_settings(sc, options)
+                ctx.travel_model(options.network or sc.network, params)
             for sc, path in scenarios:
                 say(f"{sc.name}: started")
                 outcome = run_scenario(

@@ -245,7 +245,8 @@ def _table(
 
 
 class _Cells:
-    """Typed cells of one record, recording what is wrong with them."""
+    """Typed cells of one record, recording what is wrong with them (never their values: a
+    cell may hold a pupil id where a number should be)."""
 
     def __init__(self, file: str, row: int, cells: dict[str, str], problems: list[Problem]):
         self.file, self.row, self.cells, self.problems = file, row, cells, problems
@@ -271,31 +272,31 @@ class _Cells:
             self.bad(column, "is not a number")
             return 0.0
         if not (math.isfinite(number) and low <= number <= high):
-            self.bad(column, f"{value!r} is not a number from {low:g} to {high:g}")
+            self.bad(column, f"is not a number from {low:g} to {high:g}")
             return 0.0
         return number
 
     def whole(self, column: str, *, low: int = 1, high: int = 10**9) -> int:
         value = self.cells[column]
-        if not value.isdigit() or not low <= int(value) <= high:
-            self.bad(column, f"{value!r} is not a whole number from {low} to {high}")
+        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+            self.bad(column, f"is not a whole number from {low} to {high}")
             return 0
         return int(value)
 
     def flag(self, column: str) -> bool:
         value = self.cells[column]
         if value not in ("0", "1"):
-            self.bad(column, f"{value!r} is not 0 or 1")
+            self.bad(column, "is not 0 or 1")
         return value == "1"
 
     def time(self, column: str) -> int:
         value = self.cells[column]
         parts = value.split(":")
-        if len(parts) == 2 and all(p.isdigit() and len(p) <= 2 for p in parts):
+        if len(parts) == 2 and all(p.isascii() and p.isdigit() and len(p) <= 2 for p in parts):
             hours, minutes = int(parts[0]), int(parts[1])
             if hours < 24 and minutes < 60:
                 return hours * 60 + minutes
-        self.bad(column, f"{value!r} is not a time of day HH:MM (00:00-23:59)")
+        self.bad(column, "is not a time of day HH:MM (00:00-23:59)")
         return 0
 
 

@@ -407,7 +407,7 @@ def _temp_owner(file_name: str, name: str | None) -> int | None | bool:
         head, sep, tail = file_name[1:].rpartition(tag)
         if sep and head and (name is None or head == name):
             pid = tail.split("-", 1)[0]
-            return int(pid) if pid.isdigit() and "-" in tail else None
+            return int(pid) if pid.isascii() and pid.isdigit() and "-" in tail else None
     return False
 
 
