@@ -47,6 +47,7 @@ from tests._misuse import (
 from transport.jobs import solve_job
 from transport.routing import RoutingOptions
 from transport.runs.destination import MARKER
+from transport.runs.write import write_folder
 
 
 @pytest.fixture(scope="module")
@@ -337,6 +338,9 @@ CORPUS: list[Case] = [
     Case("dest-compare-over-its-scenarios",
          lambda w: ["compare", w.scenario, "--data", w.data, "--out", w.scenarios, "--quiet"],
          ("holds a scenario file",)),
+    Case("dest-compare-cache-inside-data",
+         lambda w: [*compare_with()(w), "--cache-dir", w.data / "cache"],
+         ("cache folder", "inside the data folder")),
     Case("dest-data-kent-over-a-run",
          lambda w: ["data", "kent", "--pupils", "10", "--out", w.run],
          ("is a run folder written by sen-transport", "not a data folder")),
@@ -513,19 +517,26 @@ def test_a_folder_the_engine_wrote_is_replaced_and_others_are_kept(world):
     assert marker["kind"] == "run" and "placements.csv" in marker["files"]
     assert leftovers(world.root) == []
     data = world.root / "kent"
-    for _ in range(2):
-        result = invoke(["data", "kent", "--pupils", "10", "--out", data])
-        assert result.exit_code == 0, result.output
-        (data / "README.md").write_text("hand-written notes\n")
     result = invoke(["data", "kent", "--pupils", "10", "--out", data])
     assert result.exit_code == 0, result.output
+    assert json.loads((data / MARKER).read_text())["kind"] == "data"
+    (data / "README.md").write_text("hand-written notes\n")
+    before = (data / "pupils.csv").read_bytes()
+
+    def rebuild(folder: Path) -> None:  # what data kent writes, without building it again
+        for name in ("schools.csv", "pupils.csv", "vehicles.csv", "incompatible.csv"):
+            (folder / name).write_bytes((data / name).read_bytes().replace(b"P", b"Q"))
+
+    write_folder(data, rebuild, kind="data", keep_foreign=True)
     assert (data / "README.md").read_text() == "hand-written notes\n"
+    assert (data / "pupils.csv").read_bytes() == before.replace(b"P", b"Q")
     assert {p.name for p in data.iterdir()} == {
         MARKER, "README.md", "schools.csv", "pupils.csv", "vehicles.csv", "incompatible.csv"
     }  # fmt: skip
     for p in data.iterdir():
         if p.name != "README.md":
             assert p.stat().st_mode & 0o777 == 0o600
+    assert leftovers(world.root) == []
 
 
 def test_a_legacy_run_folder_without_marker_is_recognised(world):

@@ -58,12 +58,13 @@ def build(place: str | None, osm_file: Path | None, out_file: Path, cache_dir: P
       sen-transport graph build --place "Kent, England" --out kent.graphml
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
-    from transport.runs.destination import check_output_file
+    from transport.runs.destination import check_output_file, make_private_dirs
     from transport.runs.lock import output_lock
 
     read = [("the OSM file read", osm_file)]
     out_file = check_output_file(out_file, inputs=read, recognise=is_graphml, what="graph file")
     G = load_graph(osm_file=osm_file, place=place, cache_dir=cache_dir)
+    make_private_dirs(out_file.parent)
     with output_lock(out_file, what="graph file"):
         save_graph(G, out_file)
         os.chmod(out_file, 0o600)

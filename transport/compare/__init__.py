@@ -31,7 +31,7 @@ from transport.compare._table import add_savings, columns, write_comparison
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.model import Dataset
-from transport.runs.destination import check_output_dir
+from transport.runs.destination import check_not_input, check_output_dir
 from transport.runs.write import link_copy, write_folder
 from transport.scenario import Scenario, load_scenario
 
@@ -127,6 +127,8 @@ def compare_scenarios(
     data_dir = Path(data_dir)
     inputs = [("the data folder", data_dir), *(("a scenario file", p) for _, p in scenarios)]
     out = check_output_dir(out_dir, kind="compare", inputs=inputs)
+    if cache_dir is not None:
+        check_not_input(cache_dir, inputs=inputs, what="cache folder")
     data = read_dataset(data_dir)
     check_scenarios_against(scenarios, data)
     doc: dict[str, Any] = {}

@@ -175,10 +175,10 @@ def _protected() -> list[tuple[Path, str]]:
     return out
 
 
-def _check_protected(target: Path, inputs: Inputs, *, what: str) -> None:
-    """Refuse a destination that is, holds or lies inside an input, or is or holds the root,
-    a home or the working folder. ``target`` is real (links resolved)."""
-    for folder, name in _protected():
+def _check_protected(target: Path, inputs: Inputs, *, what: str, protected: bool = True) -> None:
+    """Refuse a destination that is, holds or lies inside an input, or (``protected``) is or
+    holds the root, a home or the working folder. ``target`` is real (links resolved)."""
+    for folder, name in _protected() if protected else ():
         if target == folder:
             raise OutputError(f"{what} {target} is {name}: choose a new or empty folder for it")
         if _within(folder, target):
@@ -339,6 +339,16 @@ def _safely(recognise: Callable[[Path], bool], path: Path) -> bool:
         return bool(recognise(path))
     except (OSError, ValueError):
         return False
+
+
+def check_not_input(path: str | Path, *, inputs: Inputs, what: str) -> Path:
+    """A folder the engine only adds files to (a cache) must not be an input, hold one or lie
+    inside one, and must be a folder. Returns it, absolute."""
+    target = absolute(path)
+    if os.path.lexists(target) and not target.is_dir():
+        raise OutputError(f"{what} {target} is not a folder")
+    _check_protected(Path(os.path.realpath(target)), inputs, what=what, protected=False)
+    return target
 
 
 def check_runs_dir(path: str | Path, *, inputs: Inputs = ()) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 from transport.errors import OutputError, ParameterError
 from transport.model import format_hhmm
 from transport.runs.atomic import atomic_open
-from transport.runs.destination import Inputs, check_output_file
+from transport.runs.destination import Inputs, check_output_file, make_private_dirs
 from transport.runs.lock import output_lock
 from transport.runs.read import RunFiles, read_run
 
@@ -205,6 +205,7 @@ def write_changes(path: str | Path, result: RunDiff, *, inputs: Inputs = ()) -> 
 
     target = check_changes_file(path, inputs=inputs)
     try:
+        make_private_dirs(target.parent)
         with output_lock(target, what="changes file"), atomic_open(target, newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(CHANGE_COLUMNS)
