@@ -361,6 +361,18 @@ CORPUS: list[Case] = [
     Case("dest-runs-dir-latest-is-file",
          lambda w: ["solve", "--data", w.data, "--runs-dir", w.root / "nightly", "--quiet", *FAST],
          ("is a file, not a link",), put(lambda w: w.root / "nightly" / "latest", "keep me\n")),
+    Case("dest-tender-over-its-run",
+         lambda w: ["tender", w.run, "--data", w.data, "--out", w.run, "--no-pdf"],
+         ("is the run folder read",)),
+    Case("dest-award-inside-its-tender",
+         lambda w: ["award", w.run, "--bids", w.run / "placements.csv", "--out", w.run / "award"],
+         ("inside the tender folder read",)),
+    Case("dest-impact-into-data",
+         lambda w: ["impact", w.run, w.run_b, "--data", w.data, "--out", w.data],
+         ("is the data folder",)),
+    Case("num-option-impact-minutes-nan",
+         lambda w: ["impact", w.run, w.run_b, "--data", w.data, "--out", w.out, "--minutes", "nan"],
+         ("minutes",)),
     Case("dest-runs-dir-is-data",
          lambda w: ["solve", "--data", w.data, "--runs-dir", w.data, "--quiet", *FAST],
          ("is the data folder",)),
@@ -481,7 +493,7 @@ def test_corpus_covers_every_command_and_class():
     assert {c.id.split("-")[0] for c in CORPUS} == {"dest", "num", "run", "fmt", "msg"}
     commands = {command_of(c) for c in CORPUS}
     assert commands == {"place", "solve", "sheets", "diff", "budgets", "compare", "data kent",
-                        "graph build"}  # fmt: skip
+                        "graph build", "tender", "award", "impact"}  # fmt: skip
     for command in commands:  # every command is refused its own input as its destination
         assert any(c.id.startswith("dest") and command_of(c) == command for c in CORPUS), command
 

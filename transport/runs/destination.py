@@ -6,9 +6,10 @@ creates or replaces a folder only when it is
 * absent (its missing parents are created readable by their owner only, 0700), or
 * empty, or
 * a folder this engine wrote, of the same kind: it holds the marker file ``.sen-transport``
-  naming the kind (``run``, ``sheets``, ``budgets``, ``compare``, ``data``), or — for run,
-  sheets, budgets and compare folders written before the marker existed — its summary.json or
-  comparison.json says so and it holds nothing but the files the engine writes there.
+  naming the kind (``run``, ``sheets``, ``budgets``, ``compare``, ``data``, ``tender``,
+  ``award``, ``impact``), or — for folders written before the marker existed — its
+  summary.json ``stage`` or comparison.json says so and it holds nothing but the files the
+  engine writes there.
 
 Anything else is refused with :class:`~transport.errors.OutputError` naming it: the root
 folder, a home folder, the working folder, a folder holding any of those, an input of the
@@ -37,7 +38,7 @@ MARKER = ".sen-transport"
 """The marker file of every folder the engine writes: JSON ``{"kind": …, "files": […]}``."""
 
 DIR_MODE = 0o700
-KINDS = ("run", "sheets", "budgets", "compare", "data")
+KINDS = ("run", "sheets", "budgets", "compare", "data", "tender", "award", "impact")
 
 # Every name the engine writes at the top of a folder of each kind (what a folder written
 # before the marker existed may hold; a marked folder may also hold the files its marker lists).
@@ -63,14 +64,36 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
         {"comparison.csv", "comparison.json", "scenarios", "cache", "report.html"}
     ),
     "data": frozenset({"schools.csv", "pupils.csv", "vehicles.csv", "incompatible.csv"}),
+    "tender": frozenset({"lots.csv", "specification.html", "specification.pdf", "summary.json"}),
+    "award": frozenset(
+        {
+            "award.csv",
+            "unawarded.csv",
+            "bids-review.csv",
+            "route-operators.csv",
+            "award-summary.json",
+            "summary.json",
+        }
+    ),
+    "impact": frozenset({"impact.csv", "impact-by-school.csv", "impact.html", "summary.json"}),
 }
-_LEGACY_STAGES = {"run": ("place", "solve"), "sheets": ("sheets",), "budgets": ("budgets",)}
+_LEGACY_STAGES = {
+    "run": ("place", "solve"),
+    "sheets": ("sheets",),
+    "budgets": ("budgets",),
+    "tender": ("tender",),
+    "award": ("award",),
+    "impact": ("impact",),
+}
 _KIND_NAMES = {
     "run": "a run folder",
     "sheets": "a route-sheets folder",
     "budgets": "a budgets folder",
     "compare": "a comparison folder",
     "data": "a data folder",
+    "tender": "a tender folder",
+    "award": "an award folder",
+    "impact": "an impact folder",
 }
 
 Inputs = Iterable[tuple[str, "str | Path | None"]]

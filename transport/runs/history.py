@@ -12,19 +12,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import math
 import os
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from transport.errors import OutputError, ParameterError
-from transport.model import format_hhmm
+from transport.errors import OutputError
 from transport.runs.atomic import atomic_open
 from transport.runs.destination import Inputs, check_output_file, make_private_dirs
 from transport.runs.lock import output_lock
-from transport.runs.read import RunFiles, read_run
+from transport.runs.read import read_run
 
 LATEST = "latest"
 CHANGE_COLUMNS = ("pupil_id", "change", "before", "after")
@@ -105,7 +103,7 @@ def update_latest(runs_root: str | Path, run_dir: str | Path) -> Path:
 @dataclass(frozen=True)
 class PupilChange:
     pupil_id: str
-    change: str  # school | route | vehicle | pickup | added | removed
+    change: str  # school | route | vehicle | pa | pickup | added | removed
     before: str
     after: str
 
@@ -116,31 +114,12 @@ class RunDiff:
     pupils_compared: int
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for c in self.changes:
-            out[c.change] = out.get(c.change, 0) + 1
-        return out
+        from transport.runs.changes_report import Change, count_changes
+
+        return count_changes(Change(c.pupil_id, c.change, c.before, c.after) for c in self.changes)
 
     def pupils_affected(self) -> int:
         return len({c.pupil_id for c in self.changes})
-
-
-def _journeys(run: RunFiles) -> dict[str, dict[str, str]]:
-    """Per pupil: school, co-riders (route identity), vehicle type and pickup time."""
-    out = {
-        p.pupil_id: {"school": p.school_id, "route": "", "vehicle": "", "pickup": ""}
-        for p in run.placements
-    }
-    for r in run.routes:
-        riders = sorted(r.pupils)
-        for p in riders:
-            if p in out:
-                out[p]["route"] = " + ".join(riders)
-                out[p]["vehicle"] = r.vehicle_type
-    for s in run.stops:
-        if s.pupil_id in out:
-            out[s.pupil_id]["pickup"] = format_hhmm(s.pickup)
-    return out
 
 
 def diff_runs(run_a: str | Path, run_b: str | Path, *, minutes: float = 10.0) -> RunDiff:
@@ -153,36 +132,13 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *, minutes: float = 10.0) ->
     minutes
         A pickup time that moves by at most this many minutes is not reported.
     """
-    if isinstance(minutes, bool) or not (
-        isinstance(minutes, int | float) and math.isfinite(minutes) and 0 <= minutes <= 24 * 60
-    ):
-        raise ParameterError(f"minutes must be between 0 and 1440, got {minutes!r}")
-    a = _journeys(read_run(run_a, need_summary=False))
-    b = _journeys(read_run(run_b, need_summary=False))
-    changes: list[PupilChange] = []
-    for pupil in sorted(set(a) | set(b)):
-        if pupil not in b:
-            changes.append(PupilChange(pupil, "removed", a[pupil]["school"], ""))
-            continue
-        if pupil not in a:
-            changes.append(PupilChange(pupil, "added", "", b[pupil]["school"]))
-            continue
-        old, new = a[pupil], b[pupil]
-        for key in ("school", "route", "vehicle"):
-            if old[key] != new[key]:
-                changes.append(PupilChange(pupil, key, old[key], new[key]))
-        if old["pickup"] and new["pickup"]:
-            moved = abs(_minutes(new["pickup"]) - _minutes(old["pickup"]))
-            if moved > minutes:
-                changes.append(PupilChange(pupil, "pickup", old["pickup"], new["pickup"]))
-        elif old["pickup"] != new["pickup"]:
-            changes.append(PupilChange(pupil, "pickup", old["pickup"], new["pickup"]))
-    return RunDiff(tuple(changes), len(set(a) & set(b)))
+    from transport.runs.changes_report import check_minutes, pupils_compared, run_changes
 
+    check_minutes(minutes)  # before any work
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
+    a, b = read_run(run_a, need_summary=False), read_run(run_b, need_summary=False)
+    changes = tuple(PupilChange(*c) for c in run_changes(a, b, minutes=minutes))
+    return RunDiff(changes, pupils_compared(a, b))
 
 
 def _is_changes_file(path: Path) -> bool:

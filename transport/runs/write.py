@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from transport.errors import OutputError
 from transport.model import PlacementResult, Route, Stop, format_hhmm
-from transport.runs.atomic import atomic_open
+from transport.runs.atomic import atomic_open, atomic_write_bytes
 from transport.runs.destination import (
     MARKER,
     Inputs,
@@ -159,6 +159,7 @@ def write_run(
     stops: Sequence[Stop] | None = None,
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
+    binaries: dict[str, bytes] | None = None,
     kind: str = "run",
 ) -> Path:
     """Write a run folder atomically and return its path.
@@ -177,8 +178,11 @@ def write_run(
         More CSV files: ``{file_name: (columns, rows)}``.
     texts
         More text files (HTML, Markdown): ``{file_name: text}``.
+    binaries
+        More files written as bytes (PDF): ``{file_name: data}``.
     kind
-        The folder's kind, written to its marker (``run``, ``sheets``, ``budgets``).
+        The folder's kind, written to its marker (``run``, ``sheets``, ``budgets``, ``tender``,
+        …).
 
     Notes
     -----
@@ -214,6 +218,8 @@ def write_run(
             write_csv(tmp / name, columns, rows, staged=True)
         for name, text in (texts or {}).items():
             write_text(tmp / name, text, staged=True)
+        for name, data in (binaries or {}).items():
+            write_bytes(tmp / name, data, staged=True)
         text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
         write_text(tmp / "summary.json", text + "\n", staged=True)
 
@@ -359,6 +365,16 @@ def _carry(src: Path, dst: Path) -> None:
         os.link(src, dst, follow_symlinks=False)
     except OSError:
         shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def write_bytes(path: str | Path, data: bytes, *, staged: bool = False) -> None:
+    """Write one binary file, readable by its owner only (``staged``: see :func:`write_csv`)."""
+    if not staged:
+        atomic_write_bytes(path, data)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    with open(fd, "wb") as fh:
+        fh.write(data)
 
 
 TMP_TAG = ".tmp-"
