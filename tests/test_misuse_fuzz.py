@@ -9,7 +9,9 @@ values replaced by any JSON — and handed to each command's library function:
 * ``diff`` (:func:`transport.runs.history.diff_runs`, both ways round),
 * ``budgets`` (:func:`transport.jobs.budgets_job`),
 * ``compare``'s report (:func:`transport.report.write_report` on a comparison folder whose
-  scenario run or comparison.json is broken).
+  scenario run or comparison.json is broken),
+* ``tender`` (:func:`transport.tender.jobs.tender_job`) and ``impact``
+  (:func:`transport.tender.impact_job.impact_job`, the broken run as the proposed one).
 
 Each must either succeed or raise the engine's own :class:`~transport.errors.TransportError`
 (never anything else: that would be a traceback), its message must name no pupil id, the run
@@ -171,6 +173,32 @@ def test_budgets_of_a_broken_run(tmp_path_factory, solved, breaks):
     before = snapshot(root)
     out = root / "budgets"
     exc = attempt(lambda: budgets_job(TINY, run, out, draws=20, districts=["*"]))
+    refused_cleanly(exc, root, before, out)
+
+
+@FUZZ
+@given(breaks=BREAKS)
+def test_tender_of_a_broken_run(tmp_path_factory, solved, breaks):
+    from transport.tender.jobs import tender_job
+
+    root = tmp_path_factory.mktemp("fuzz-tender")
+    run = broken_copy(solved, root, breaks)
+    before = snapshot(root)
+    out = root / "tender"
+    exc = attempt(lambda: tender_job(run, TINY, out, pdf=False))
+    refused_cleanly(exc, root, before, out)
+
+
+@FUZZ
+@given(breaks=BREAKS)
+def test_impact_of_a_broken_run(tmp_path_factory, solved, breaks):
+    from transport.tender.impact_job import impact_job
+
+    root = tmp_path_factory.mktemp("fuzz-impact")
+    run = broken_copy(solved, root, breaks)
+    before = snapshot(root)
+    out = root / "impact"
+    exc = attempt(lambda: impact_job(solved, run, TINY, out))
     refused_cleanly(exc, root, before, out)
 
 

@@ -10,8 +10,9 @@ checks everything it reads and reports every problem at once, each with its file
 * a value that is not what the format says (docs/formats.md, "Run folder"): a number that is
   not finite or is negative, a pickup that is not ``HH:MM``, a ``seq`` that is not a whole
   number from 1, ``has_pa`` other than 0/1, a blank id;
-* a run that contradicts itself: a pupil placed twice, on two routes or with two stops, a stop
-  on a route routes.csv lacks, a route whose stops are not its pupils;
+* a run that contradicts itself: a pupil placed twice, on two routes or with two stops, a
+  routed pupil who is not placed, a stop on a route routes.csv lacks, a route whose stops are
+  not its pupils;
 * summary.json that is not a JSON object, holds ``NaN`` or ``Infinity``, is nested absurdly
   deeply, or whose ``parameters``, ``unplaced`` or ``unrouted`` have the wrong shape;
 * with ``data``: a pupil, school or vehicle type that the data folder lacks (a run made from
@@ -500,6 +501,17 @@ def _consistency(run: RunFiles, problems: list[Problem]) -> None:
                 )
             else:
                 on_route[p] = i
+    placed = {p.pupil_id for p in run.placements}
+    for i, r in enumerate(run.routes):
+        if any(p not in placed for p in r.pupils):
+            problems.append(
+                Problem(
+                    ROUTES,
+                    row(ROUTES, i),
+                    "pupils",
+                    "a pupil of this route has no row in placements.csv",
+                )
+            )
     if not run.routes and not run.stops:
         return
     routes = {r.route_id: r for r in run.routes}
