@@ -43,6 +43,15 @@ class World:
         return self.scenarios / "baseline.toml"
 
 
+def solve_tiny(folder: Path) -> Path:
+    """A solved run of the tiny data (2 s, one worker)."""
+    from transport.jobs import solve_job
+    from transport.scenario import RoutingSettings, Scenario
+
+    solve_job(TINY, folder, scenario=Scenario(routing=RoutingSettings(time_limit_s=2, workers=1)))
+    return folder
+
+
 def make_world(root: Path, solved: Path) -> World:
     """Lay a world out under ``root`` (``solved``: a run of the tiny data to copy)."""
     inputs = root / "inputs"

@@ -43,8 +43,8 @@ from tests._misuse import (
     leftovers,
     make_world,
     snapshot,
+    solve_tiny,
 )
-from transport.jobs import solve_job
 from transport.routing import RoutingOptions
 from transport.runs.destination import MARKER
 from transport.runs.write import write_folder
@@ -53,8 +53,7 @@ from transport.runs.write import write_folder
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("solved") / "run"
-    solve_job(TINY, folder, options=RoutingOptions(time_limit_s=2, workers=1))
-    return folder
+    return solve_tiny(folder)
 
 
 @pytest.fixture
@@ -400,16 +399,16 @@ CORPUS: list[Case] = [
          ("time_limit_s",), put(lambda w: w.work / "s.toml", "[routing]\ntime_limit_s = inf\n")),
     Case("num-option-time-limit-nan",
          lambda w: ["solve", "--data", w.data, "--out", w.out, "--quiet", "--time-limit", "nan"],
-         ("time_limit_s",)),
+         ("--time-limit must be between 0 and 86400",)),
     Case("num-option-diff-minutes-nan", diff_of("--minutes", "nan"), ("minutes",)),
-    Case("num-option-circuity-inf", place("--circuity", "inf"), ("circuity",)),
-    Case("num-option-seed-huge", solve_with("--seed", str(2**70)), ("seed",)),
+    Case("num-option-circuity-inf", place("--circuity", "inf"), ("--circuity",)),
+    Case("num-option-seed-huge", solve_with("--seed", str(2**70)), ("--seed",)),
     Case("num-scenario-target-negative", compare_with(), ("annual_saving",),
          put(scenario, 'name = "baseline"\n[target]\nannual_saving = -1.0\n')),
     Case("num-scenario-transport-factor-inf", compare_with(), ("transport_factor",),
          put(scenario, 'name = "baseline"\n[prices]\ntransport_factor = inf\n')),
     Case("num-scenario-nested-too-deeply", compare_with(), ("nested too deeply",), deep_toml),
-    Case("num-option-compare-circuity-nan", compare_with("--circuity", "nan"), ("circuity",)),
+    Case("num-option-compare-circuity-nan", compare_with("--circuity", "nan"), ("--circuity",)),
     # ---- corrupt run folders (rule 5)
     Case("run-sheets-short-stop-row", sheets_of(), ("stops.csv", "row 3", "short row"),
          short_stop_row),
@@ -611,15 +610,15 @@ def test_compare_failing_half_way_changes_nothing(world, monkeypatch):
     good = invoke(args)
     assert good.exit_code == 0, good.output
     before = snapshot(world.root)
-    real, calls = compare.run_scenario, []
+    real, calls = compare.compare_one, []
 
-    def second_fails(*args, **kwargs):
-        calls.append(args[1].name)
+    def second_fails(ctx, task):
+        calls.append(task[0].name)
         if len(calls) == 2:
             raise RoutingError("the second scenario failed")
-        return real(*args, **kwargs)
+        return real(ctx, task)
 
-    monkeypatch.setattr(compare, "run_scenario", second_fails)
+    monkeypatch.setattr(compare, "compare_one", second_fails)
     assert_refused(invoke(args), 2, "the second scenario failed")
     assert calls == ["baseline", "more"]
     assert changed(before, snapshot(world.root)) == []
@@ -630,7 +629,7 @@ def test_compare_refuses_an_unknown_school_before_any_work(world, monkeypatch):
     """A capacity change naming a school the data lacks stops compare before any scenario."""
     import transport.compare as compare
 
-    monkeypatch.setattr(compare, "run_scenario", lambda *a, **k: pytest.fail("a scenario ran"))
+    monkeypatch.setattr(compare, "compare_one", lambda *a, **k: pytest.fail("a scenario ran"))
     bad = world.scenarios / "more.toml"
     bad.write_text('name = "more"\n[[capacity]]\nschool_id = "NOPE"\nadd = 5\n')
     before = snapshot(world.root)

@@ -28,11 +28,18 @@ from pathlib import Path
 
 import pytest
 
-from tests._misuse import FAST, ROOT, TINY, changed, leftovers, private_hits, snapshot
+from tests._misuse import (
+    FAST,
+    ROOT,
+    TINY,
+    changed,
+    leftovers,
+    private_hits,
+    snapshot,
+    solve_tiny,
+)
 from tests.checker import check_run
 from tests.test_faults import WRAPPER, session_processes
-from transport.jobs import solve_job
-from transport.routing import RoutingOptions
 
 KENT = ROOT / "data" / "kent"
 
@@ -41,8 +48,8 @@ import os, sys, time
 from pathlib import Path
 marks = Path(os.environ["FAULT_MARKS"])
 go = Path(os.environ["FAULT_GO"])
-import transport.jobs as jobs
-real = jobs.place_pupils
+import transport.pipeline.run as pipeline
+real = pipeline.place_pupils
 
 def place(*a, **k):
     (marks / "placing").touch()
@@ -51,7 +58,7 @@ def place(*a, **k):
         time.sleep(0.05)
     return real(*a, **k)
 
-jobs.place_pupils = place
+pipeline.place_pupils = place
 from transport.cli.main import main
 sys.argv = ["sen-transport", *sys.argv[1:]]
 main()
@@ -61,7 +68,7 @@ COMPARE_WRAPPER = """
 import os, sys, time
 from pathlib import Path
 marks = Path(os.environ["FAULT_MARKS"])
-import transport.compare._run as run
+import transport.pipeline.run as run
 real = run.place_pupils
 calls = []
 
@@ -82,8 +89,7 @@ main()
 @pytest.fixture(scope="module")
 def solved(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("solved") / "run"
-    solve_job(TINY, folder, options=RoutingOptions(time_limit_s=2, workers=1))
-    return folder
+    return solve_tiny(folder)
 
 
 def start(args: list, *, wrapper: str = WRAPPER, marks: Path, env: dict | None = None, **kw):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.budgets.assess import BudgetRow, CohortAssessment
+from transport.formatting import money, percent
 from transport.runs.write import write_run
 
 BUDGET_COLUMNS = (
@@ -125,12 +126,11 @@ def write_budget_run(
 # The one-page summary: rows computed once, rendered as Markdown and as HTML
 
 
-def _money(x: float | None) -> str:
-    return "—" if x is None else f"£{x:,.0f}"
+_money = money
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0%}" if x in (0.0, 1.0) else f"{x:.1%}"
+    return percent(x, decimals=0 if x in (0.0, 1.0) else 1)
 
 
 def _needs(t: dict[str, Any], offers: dict[str, Any]) -> tuple[str, str, str]:

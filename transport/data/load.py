@@ -229,8 +229,8 @@ def load_tables(folder: str | Path) -> RawTables:
     """
     root = Path(folder)
     if not root.is_dir():
-        what = "does not exist" if not os.path.lexists(root) else "is not a folder"
-        raise InputError([Problem(str(root), None, None, f"data folder {what}")])
+        what = ": it does not exist" if not os.path.lexists(root) else ""
+        raise InputError([Problem(str(root), None, None, f"is not a folder{what}")])
     if not os.access(root, os.R_OK | os.X_OK):
         raise InputError(
             [Problem(str(root), None, None, "data folder cannot be read: permission denied")]

@@ -53,6 +53,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
             "capacity.csv",
             "scenario.toml",
             "routes.geojson",
+            "routes.gpkg",
             "budgets",
         }
     ),
