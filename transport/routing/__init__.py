@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transport.costing import route_cost
-from transport.data.validate import early_pickups
+from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
