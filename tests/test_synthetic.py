@@ -411,6 +411,10 @@ def _money_m(text: str) -> float:
     return float(match.group(1))
 
 
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
 def _readme_placement_table() -> dict[str, list[str]]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Figures on the embedded Kent data", 1)[1]
@@ -437,10 +441,10 @@ def test_readme_placement_table_matches_a_fresh_run() -> None:
     for policy in POLICIES:
         s = summarise_placement(data, place_pupils(data, policy=policy, params=params), params)
         placed, miles, far, indep, missing, place, transport = table[policy]
-        assert int(placed.replace(",", "")) == s["placed"], policy
-        assert int(miles.replace(",", "")) == round(s["total_road_miles"]), policy
-        assert int(far) == s["pupils_over_20_miles"], policy
-        assert int(indep) == s["pupils_in_independent_places"], policy
-        assert int(missing) == s["places_missing"], policy
+        assert _int(placed) == s["placed"], policy
+        assert _int(miles) == round(s["total_road_miles"]), policy
+        assert _int(far) == s["pupils_over_20_miles"], policy
+        assert _int(indep) == s["pupils_in_independent_places"], policy
+        assert _int(missing) == s["places_missing"], policy
         assert _money_m(place) == round(s["annual_place_cost"] / 1e6, 1), policy
         assert _money_m(transport) == round(s["estimated_annual_transport_cost"] / 1e6, 1), policy

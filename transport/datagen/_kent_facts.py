@@ -331,7 +331,7 @@ Siblings share a home and a ``stop_id`` (one pickup). Autism recurs in about 1 i
 siblings of autistic children (Ozonoff et al. 2011, Pediatrics 128(3):e488,
 https://doi.org/10.1542/peds.2010-2825), but no council publishes how many SEN-transport
 pupils travel with a sibling to the same school; 5 % is assumed and its effect shown in
-data/kent/README.md (sensitivity at 2.5 % and 7.5 %).
+data/kent/README.md (sensitivity at half and one and a half times).
 """
 TRIPLE_SHARE = 0.1
 """Share of sibling-group pupils in groups of three (*assumed*); the rest are pairs."""
