@@ -347,11 +347,13 @@ def test_shares_within_their_documented_ranges(full: KentData) -> None:
 
 
 def test_scaled_shares_for_sensitivity(small: KentData) -> None:
-    none = build_kent_dataset(seed=2013, pupils=N, scale={"solo": 0.0, "siblings": 0.0})
-    assert none.pupils["solo"].sum() == 0
-    assert none.pupils["stop_id"].isna().all()
-    more = build_kent_dataset(seed=2013, pupils=N, scale={"needs_pa": 1.5})
-    assert more.pupils["needs_pa"].sum() > small.pupils["needs_pa"].sum()
+    scaled = build_kent_dataset(
+        seed=2013, pupils=N, scale={"solo": 0.0, "siblings": 0.0, "needs_pa": 1.5}
+    )
+    assert scaled.pupils["solo"].sum() == 0
+    assert scaled.pupils["stop_id"].isna().all()
+    assert scaled.pupils["needs_pa"].sum() > small.pupils["needs_pa"].sum()
+    assert scaled.notes["share_multipliers"]["needs_pa"] == 1.5
     with pytest.raises(ParameterError):
         build_kent_dataset(pupils=N, scale={"taxis": 2.0})
     with pytest.raises(ParameterError):
