@@ -63,17 +63,28 @@ class HomePool:
         self._rows = {str(d): np.flatnonzero(district == d) for d in sorted(set(district))}
 
     def draw(self, rng: np.random.Generator, districts: Sequence[str]) -> np.ndarray:
-        """Row numbers of unused postcodes, one per household, each in its district."""
+        """Row numbers of unused postcodes, one per household, each in its district.
+
+        Once every postcode of a district has a household (only beyond about 45,000 pupils),
+        the district's postcodes are used again, a second household each, and so on.
+        """
         districts = np.asarray(districts, dtype=object)
         out = np.empty(len(districts), dtype=int)
         for name in sorted(set(districts.tolist())):
             at = np.flatnonzero(districts == name)
-            free = self._rows[name][~self._used[self._rows[name]]]
-            if len(free) < len(at):
-                raise ValueError(f"not enough postcodes left in {name}")
-            pick = free[rng.choice(len(free), size=len(at), replace=False)]
-            self._used[pick] = True
-            out[at] = pick
+            rows = self._rows[name]
+            taken: list[np.ndarray] = []
+            need = len(at)
+            while need > 0:
+                free = rows[~self._used[rows]]
+                if len(free) == 0:
+                    self._used[rows] = False
+                    continue
+                pick = free[rng.choice(len(free), size=min(need, len(free)), replace=False)]
+                self._used[pick] = True
+                taken.append(pick)
+                need -= len(pick)
+            out[at] = np.concatenate(taken)
         return out
 
     def place(self, rng: np.random.Generator, rows: np.ndarray) -> pd.DataFrame:

@@ -318,7 +318,8 @@ without replacement. A unit postcode holds about 15 addresses, so a uniform draw
 postcodes is close to a draw over addresses: dense towns have many postcodes, the Weald few.
 With ~4,200 pupils among ~63,000 Kent postcodes a draw with replacement would put two
 households in one postcode about 140 times; forbidding it changes nothing material and keeps
-every home a separate address.
+every home a separate address. (Only a data set of more than about 45,000 pupils, when a
+district has run out of postcodes, puts a second household in a postcode.)
 """
 MAX_SIBLINGS = 3
 """Largest sibling group (pupils of one household on SEN transport to one school)."""
@@ -361,7 +362,7 @@ SPECIAL_DAY_MINUTES: tuple[tuple[int, float], ...] = ((360, 0.3), (375, 0.3), (3
 
 DfE, Length of the school week: minimum expectation (non-statutory guidance, July 2023,
 https://www.gov.uk/government/publications/length-of-the-school-week-minimum-expectation):
-32.5 hours a week, 6 h 30 a day, with flexibility for specialist settings, many of whose days
+32.5 hours a week, 6 h 30 a day; it has a section on specialist settings, many of whose days
 are shorter to fit transport (the split is *assumed*).
 """
 RESOURCED_ARRIVE_BY: tuple[tuple[str, float], ...] = (
