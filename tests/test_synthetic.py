@@ -450,3 +450,27 @@ def test_readme_placement_table_matches_a_fresh_run() -> None:
         assert _int(missing) == s["places_missing"], policy
         assert _money_m(place) == round(s["annual_place_cost"] / 1e6, 1), policy
         assert _money_m(transport) == round(s["estimated_annual_transport_cost"] / 1e6, 1), policy
+
+
+def test_home_pool_uses_each_postcode_once_before_any_twice() -> None:
+    from transport.datagen._homes import HomePool, household_sizes
+
+    frame = pd.DataFrame(
+        {
+            "postcode": [f"CT1 {i}AA" for i in range(5)],
+            "district": ["Canterbury"] * 5,
+            "easting": [615_000.0 + 100 * i for i in range(5)],
+            "northing": [158_000.0] * 5,
+        }
+    )
+    pool = HomePool(frame)
+    rng = np.random.default_rng(0)
+    first = pool.draw(rng, ["Canterbury"] * 5)
+    assert sorted(first) == [0, 1, 2, 3, 4]
+    more = pool.draw(rng, ["Canterbury"] * 7)
+    assert np.bincount(more, minlength=5).max() == 2
+    homes = pool.place(rng, first)
+    assert not homes.duplicated(["lat", "lon"]).any()
+    sizes = household_sizes(rng, 1000, sibling_share=0.05, triple_share=0.1)
+    assert sizes.sum() == 1000 and set(sizes) <= {1, 2, 3}
+    assert 45 <= sizes[sizes > 1].sum() <= 55
