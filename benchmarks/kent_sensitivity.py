@@ -10,7 +10,8 @@ multiplier in ``--factors``, the data set is rebuilt with that share scaled
 (``build_kent_dataset(scale={share: factor})``: every per-need rate × factor), placed
 (``keep``) and routed with the default options at ``--time-limit`` seconds through
 ``solve_job``, exactly as ``sen-transport solve`` does. A rebuild at another seed (``--noise-seed``)
-shows how much the figures move by chance alone: differences smaller than that are noise.
+shows how much the figures move by chance alone, and the baseline solved again at the end shows
+how much a change of machine load moved it: differences smaller than those are noise.
 
 Prints one Markdown row per run (share, multiplier, the share achieved, routes, pupils per
 route, solo routes, passenger assistants, annual transport cost, and the change from the
@@ -135,6 +136,10 @@ def main() -> None:
                     f"{r['shares'][share] * 100:.1f} % (base {base['shares'][share] * 100:.1f} %)"
                 )
                 row(share, f"{factor:g}", achieved, r)
+        again = solve_variant(
+            seed=args.seed, pupils=args.pupils, scale={}, time_limit=args.time_limit, work=work
+        )
+        row("baseline again (load drift)", "1", "—", again)
 
 
 if __name__ == "__main__":
