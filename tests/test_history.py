@@ -15,6 +15,7 @@ def make_run(
     folder: Path, placements: list[tuple], routes: list[tuple], stops: list[tuple]
 ) -> Path:
     folder.mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
     (folder / "placements.csv").write_text(
         "pupil_id,school_id,policy,road_miles,direct_min\n"
         + "".join(f"{p},{s},keep,1.00,2.0\n" for p, s in placements)

@@ -80,7 +80,7 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
     table = Table(title="Changes between the two runs")
     table.add_column("change")
     table.add_column("pupils", justify="right")
-    for kind in ("school", "route", "vehicle", "pickup", "added", "removed"):
+    for kind in ("school", "route", "vehicle", "pa", "pickup", "added", "removed"):
         table.add_row(kind, f"{counts.get(kind, 0):,}")
     console.print(table)
     console.print(f"{result.pupils_affected():,} of {result.pupils_compared:,} pupils affected")
