@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -83,3 +84,24 @@ def atomic_write_with(
     with atomic_open(path, mode=mode, binary=binary) as fh:
         write(fh)
     return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, *, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A fresh temporary path that takes the place of ``path`` when the block ends without error.
+
+    For writers that insist on a file name rather than a file object (GDAL's GeoPackage driver,
+    ``osmnx.save_graphml``). The name keeps ``path``'s suffix, in a private folder beside
+    ``path``; on any exception the folder is removed and ``path`` is left untouched.
+    """
+    target = Path(path)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = folder / f"part{target.suffix}"
+    try:
+        yield tmp
+        os.chmod(tmp, mode)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

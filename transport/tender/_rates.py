@@ -13,14 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from transport.costing import price_factors, reprice_dataset
+from transport.costing import price_factors, reprice_dataset, route_cost
 from transport.errors import InputError, Problem
 from transport.model import CostParams, Dataset, Parameters, Route, VehicleType
-
-try:  # the rate card moves into transport.costing (#12); until then it lives with routing
-    from transport.costing import route_cost  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - depends on the merge order of #12
-    from transport.routing._problem import route_cost
 
 __all__ = ["RateCard", "rate_card", "route_cost"]
 
