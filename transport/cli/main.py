@@ -18,6 +18,7 @@ from transport.cli.graph import graph
 from transport.cli.history import diff
 from transport.cli.place import place
 from transport.cli.sheets import sheets
+from transport.cli.site import site
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,6 +40,7 @@ cli.add_command(diff)
 cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
+cli.add_command(site)
 
 try:  # commands of later stages register themselves here when their module exists
     from transport.cli.solve import solve
