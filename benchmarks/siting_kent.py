@@ -14,9 +14,11 @@ Parts:
     The same model as one MIP in each of ``--mip-solvers`` (OR-Tools pywraplp SCIP / CBC /
     HiGHS, or CP-SAT) within ``--time-limit``: status, objective and bound against Benders.
 ``greedy``
-    The strategy's 275 ASD/SEMH places (asd-semh-275) sited by today's greedy and by the exact
-    flow, each then placed under ``nearest-with-capacity`` (the scenario's policy) and under
-    ``optimal``: estimated transport, place cost, their sum, pupils out of county, wall time.
+    The strategy's 275 ASD/SEMH places sited by today's greedy (25 at a time, no cap), by the
+    exact flow (no cap) and by the exact flow with asd-semh-275's caps (at most 30 and at most
+    doubling per school), each then placed under ``nearest-with-capacity`` (the scenario's
+    policy) and under ``optimal``: estimated transport, place cost, their sum, pupils out of
+    county, wall time.
 ``strategy``
     scenarios/strategy-places.toml against the baseline, at the placement level (estimated
     transport; the routed figures come from ``sen-transport compare``).
@@ -110,8 +112,14 @@ def part_greedy(data: Dataset) -> None:
     travel = CrowFlyModel(params.travel)
     print("\n== 275 ASD/SEMH places: greedy (batch 25) against exact")
     base = {p: placement_row(data, p, params, travel) for p in ("nearest-with-capacity", "optimal")}
-    for method in ("greedy", "exact"):
-        change = CapacityChange(add=275, needs=("ASD", "SEMH"), where="best", method=method)
+    variants = {
+        "greedy": CapacityChange(add=275, needs=("ASD", "SEMH"), where="best", method="greedy"),
+        "exact": CapacityChange(add=275, needs=("ASD", "SEMH"), where="best"),
+        "exact, ≤30 & ≤×2": CapacityChange(
+            add=275, needs=("ASD", "SEMH"), where="best", max_per_school=30, max_growth=1.0
+        ),
+    }
+    for method, change in variants.items():
         for policy in ("nearest-with-capacity", "optimal"):
             t = time.perf_counter()
             cap = apply_capacity(data, [change], policy=policy, travel=travel, params=params)
@@ -120,7 +128,7 @@ def part_greedy(data: Dataset) -> None:
             b = base[policy]
             where = ", ".join(f"{r.school_id}+{r.places_added}" for r in cap.rows)
             print(
-                f"{method:6} sited for, placed by {policy:22} {wall:6.1f} s ({load()}): "
+                f"{method:16} placed by {policy:22} {wall:6.1f} s ({load()}): "
                 f"{cap.places_added} places; transport £{row['transport']:,.0f} "
                 f"place £{row['place']:,.0f} total £{row['total']:,.0f} (saves "
                 f"£{b['total'] - row['total']:,.0f}; transport −£"

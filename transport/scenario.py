@@ -17,7 +17,8 @@ changes a result::
     add = 20                      # ... gains 20 places
     # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most,
     #     candidates = [...] school ids, kinds = ["special", "resourced"], max_per_school = 30,
-    #     method = "exact" | "greedy" (batch = 25 places at a time); see placement/capacity.py)
+    #     max_growth = 1.0, method = "exact" | "greedy" (batch = 25 places at a time);
+    #     see placement/capacity.py)
 
     [prices]
     basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
@@ -100,7 +101,8 @@ class CapacityChange:
 
     ``where = "best"`` sites the places among ``candidates`` (default: the schools of
     ``kinds``, special schools and resourced units, serving one of ``needs``), at most
-    ``max_per_school`` at any one school, by the exact model (``method = "exact"``, the
+    ``max_per_school`` at any one school and at most ``max_growth`` times its places today
+    (1.0: it may double), by the exact model (``method = "exact"``, the
     default) or ``batch`` at a time by the greedy (``method = "greedy"``); see
     :mod:`transport.placement.capacity` for both.
     """
@@ -112,6 +114,7 @@ class CapacityChange:
     candidates: tuple[str, ...] = ()
     batch: int = 25
     max_per_school: int | None = None
+    max_growth: float | None = None
     method: str = "exact"
     kinds: tuple[str, ...] = ()
 
@@ -142,6 +145,13 @@ class CapacityChange:
             raise ValueError(f"capacity.max_per_school must be a whole number ≥ 1, got {cap!r}")
         if cap is not None and self.where != "best":
             raise ValueError('capacity.max_per_school applies to where = "best" only')
+        growth = self.max_growth
+        if growth is not None and (
+            isinstance(growth, bool) or not isinstance(growth, int | float) or not growth > 0
+        ):
+            raise ValueError(f"capacity.max_growth must be a number > 0, got {growth!r}")
+        if growth is not None and self.where != "best":
+            raise ValueError('capacity.max_growth applies to where = "best" only')
         if self.method not in ("exact", "greedy"):
             raise ValueError(f'capacity.method must be "exact" or "greedy", got {self.method!r}')
         for kind in self.kinds:

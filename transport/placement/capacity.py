@@ -2,7 +2,8 @@
 
 A change either names a school (``school_id``, ``add``: the school gains ``add`` places) or
 asks for ``add`` places for ``needs`` *sited where they save most* (``where = "best"``), at
-most ``max_per_school`` at any one candidate.
+most ``max_per_school`` at any one candidate and at most ``max_growth`` × its places today
+(1.0: a school may at most double; the two caps combine, the smaller wins).
 
 Candidates default to the schools of ``kinds`` (default: special schools and resourced units;
 independent schools only when listed, since the strategy asks for maintained places) serving
@@ -52,6 +53,7 @@ costs about ``ceil(add / batch) × full candidates`` placements.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -287,6 +289,17 @@ def apply_capacity(
     return CapacityResult(with_capacity(data, capacity), tuple(rows), evaluations)
 
 
+def school_cap(change: CapacityChange, school: School) -> int:
+    """The most places ``change`` may add at ``school``: ``add``, ``max_per_school`` and
+    ``max_growth`` × the school's places today (rounded down), whichever is least."""
+    cap = change.add
+    if change.max_per_school is not None:
+        cap = min(cap, change.max_per_school)
+    if change.max_growth is not None:
+        cap = min(cap, math.floor(change.max_growth * school.capacity + 1e-9))
+    return max(cap, 0)
+
+
 def _site_exact(
     data: Dataset,
     changes: Sequence[tuple[int, CapacityChange, tuple[str, ...]]],
@@ -305,10 +318,14 @@ def _site_exact(
     ]
     column = {s.school_id: j for j, s in enumerate(columns)}
     net = build_network(data, columns, scope=scope, travel=travel, params=params)
-    pools = []
-    for i, change, candidates in changes:
-        per = change.add if change.max_per_school is None else change.max_per_school
-        pools.append(Pool(f"capacity[{i}]", change.add, {column[c]: per for c in candidates}))
+    pools = [
+        Pool(
+            f"capacity[{i}]",
+            change.add,
+            {column[c]: school_cap(change, data.school_by_id[c]) for c in candidates},
+        )
+        for i, change, candidates in changes
+    ]
     flow = solve_flow(net, pools)
     chosen = net.base.copy()
     for (_, j), n in flow.added.items():
@@ -364,11 +381,11 @@ def _site_best(
     sited: dict[str, tuple[int, float, int]] = {}
     evaluations = 0
     left = change.add
-    cap = change.max_per_school
+    schools = data.school_by_id
 
     def room(c: str) -> int:
         """Places the change may still add at ``c``."""
-        return left if cap is None else min(left, cap - sited.get(c, (0, 0.0, 0))[0])
+        return min(left, school_cap(change, schools[c]) - sited.get(c, (0, 0.0, 0))[0])
 
     shortlist = _Estimate(data, candidates, travel)
     current, score = _score(
