@@ -21,7 +21,8 @@ Parts:
     county, wall time.
 ``strategy``
     scenarios/strategy-places.toml against the baseline, at the placement level (estimated
-    transport; the routed figures come from ``sen-transport compare``).
+    transport; the routed figures come from ``sen-transport compare``); and the same plan with
+    the pupils placed by ``optimal``, against optimal-placement.
 
 Wall times depend on the load of the (shared) machine: the script prints ``os.getloadavg()``.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from transport.data.validate import read_dataset
@@ -141,8 +143,13 @@ def part_strategy(data: Dataset) -> None:
     params = Parameters()
     travel = CrowFlyModel(params.travel)
     print("\n== strategy-places against the baseline (placement level)")
-    for name in ("baseline", "strategy-places"):
+    runs = [(n, None) for n in ("baseline", "strategy-places", "optimal-placement")]
+    runs.append(("strategy-places", "optimal"))
+    for name, policy in runs:
         sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+        if policy is not None:
+            sc = replace(sc, placement=replace(sc.placement, policy=policy))
+            name = f"{name}, {policy}"
         t = time.perf_counter()
         cap = apply_capacity(
             data,
@@ -163,7 +170,7 @@ def part_strategy(data: Dataset) -> None:
             if {"ASD", "SEMH"} & set(data.school_by_id[r.school_id].needs)
         )
         print(
-            f"{name:16} {time.perf_counter() - t:5.1f} s ({load()}): places added "
+            f"{name:26} {time.perf_counter() - t:5.1f} s ({load()}): places added "
             f"{cap.places_added} {by_kind} (at ASD/SEMH schools {asd_semh}); transport "
             f"£{row['transport']:,.0f} place £{row['place']:,.0f} total £{row['total']:,.0f}; "
             f"out of county {row['out']}"

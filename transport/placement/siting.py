@@ -433,8 +433,10 @@ class _Mip:
             solver.INFEASIBLE: "infeasible",
         }
         name = names.get(status, f"status {status}")
-        if status not in (solver.OPTIMAL, solver.FEASIBLE):
+        if status == solver.INFEASIBLE:  # pragma: no cover - opening nothing is always feasible
             raise ParameterError(f"the siting model could not be solved: {name}")
+        if status != solver.OPTIMAL and status != solver.FEASIBLE:
+            return _nothing_found(objective.BestBound() if status == solver.NOT_SOLVED else 0.0)
         return {
             "status": name,
             "optimal": status == solver.OPTIMAL,
@@ -500,10 +502,10 @@ class _Mip:
         self.vars = len(y) + len(e) + len(z)
         self.cons = len(cp.Proto().constraints)
         status = solver.Solve(cp)
+        if status == cp_model.INFEASIBLE:  # pragma: no cover - opening nothing is feasible
+            raise ParameterError("the siting model could not be solved: infeasible")
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            raise ParameterError(
-                f"the siting model could not be solved: {solver.StatusName(status)}"
-            )
+            return _nothing_found(solver.BestObjectiveBound())
         return {
             "status": "optimal" if status == cp_model.OPTIMAL else "feasible (time limit)",
             "optimal": status == cp_model.OPTIMAL,
@@ -511,6 +513,18 @@ class _Mip:
             "bound": solver.BestObjectiveBound(),
             "open": {j for j, zj in z.items() if solver.Value(zj)},
         }
+
+
+def _nothing_found(bound: float) -> dict[str, Any]:
+    """The solver stopped with no solution: keep the choice that is always feasible (open
+    nothing); its gap against the solver's bound (0 when it has none) is reported."""
+    return {
+        "status": "no solution within the time limit: nothing opened",
+        "optimal": False,
+        "objective": None,
+        "bound": bound if math.isfinite(bound) else 0.0,
+        "open": set(),
+    }
 
 
 def site_places(
@@ -612,7 +626,7 @@ def _solve_mip(
         stages = 2
         t0 = time.perf_counter()
         first = mip.solve(maximise_placed=True, target=0, time_limit_s=left / 2)
-        target = int(round(first["objective"]))
+        target = low if first["objective"] is None else int(round(first["objective"]))
         left = max(1.0, left - (time.perf_counter() - t0))
     out = mip.solve(maximise_placed=False, target=target, time_limit_s=left)
     return out, target, stages, (mip.vars, mip.cons)
