@@ -424,3 +424,15 @@ def test_kent_candidates_file_is_valid():
     cand = read_candidates(kent / "candidates.csv", data)
     assert len(cand.sites) == 20 and all("synthetic" in s.name for s in cand.sites)
     assert all(e.school_id in data.school_by_id for e in cand.expansions)
+
+
+def test_a_time_limit_keeps_the_best_choice_and_states_the_gap():
+    data, cand = random_case(4)
+    stopped = site_places(data, cand, options=SitingOptions(time_limit_s=1e-9), travel=TRAVEL)
+    exact = site_places(data, cand, travel=TRAVEL)
+    assert not stopped.info.exact and stopped.info.status == "feasible (time limit)"
+    assert total(stopped) >= total(exact) - 0.01
+    assert stopped.info.bound <= total(exact) + 0.01
+    assert stopped.info.gap == pytest.approx(
+        (stopped.info.objective - stopped.info.bound) / stopped.info.objective, abs=1e-6
+    )
