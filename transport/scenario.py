@@ -43,8 +43,10 @@ changes a result::
     [routing]
     time_limit_s = 120
     seed = 0
-    backend = "auto"
+    backend = "auto"              # auto | ortools | pyvrp
+    workers = 0                   # worker processes; 0 = one per CPU
     mixed_school = false
+    mixed_school_radius_miles = 3.0
 
     [budgets]
     offer = false                 # true: sen-transport compare prices budgets for this scenario
@@ -65,24 +67,39 @@ changes a result::
 
     [target]
     annual_saving = 1500000
+
+A :class:`Scenario` is the complete settings object of a run. Command-line options do not carry
+settings of their own: each one names a scenario key, and :meth:`Scenario.with_overrides`
+applies them, in this one place, to the scenario file's values (or to the defaults), with the
+same validation as the file.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from transport.costing import PriceFactors, price_factors
-from transport.errors import ScenarioError
+from transport.errors import ParameterError, ScenarioError
 from transport.model import NEED_CODES, CostParams, Parameters, RideParams, TravelParams
 
+# The choices of every setting that has a fixed set of values, defined once: the settings
+# below, the stages and the command line's options all use these.
 PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
 SCOPES = ("all", "new-entrants")
 PRICE_BASES = ("2013", "today")
 NETWORKS = ("crow-fly", "osm")
 BACKENDS = ("auto", "ortools", "pyvrp")
+BUDGET_RULES = ("kent-bands", "mileage", "share", "bands")
+UPTAKE_MODELS = ("fixed", "logistic")
+MAP_SOURCES = ("graphml", "osm_file", "osm_place")
+"""The keys of ``[travel]`` that name the road map of ``network = "osm"`` (one of them)."""
+PEAK_FACTOR_RANGE = (0.5, 3.0)
 
 
 @dataclass(frozen=True)
@@ -188,6 +205,13 @@ class PriceSettings:
 
 @dataclass(frozen=True)
 class NetworkSettings:
+    """The travel backend: the contract's crow-fly model, or OpenStreetMap roads.
+
+    ``network = "osm"`` needs exactly one map (``graphml``, ``osm_file`` or ``osm_place``);
+    ``peak_factor`` multiplies road travel times. Built into a model by
+    :func:`transport.travel.travel_model`.
+    """
+
     network: str = "crow-fly"
     osm_file: str | None = None
     osm_place: str | None = None
@@ -196,26 +220,116 @@ class NetworkSettings:
 
     def __post_init__(self) -> None:
         _choice("travel.network", self.network, NETWORKS)
-        if not 0.5 <= self.peak_factor <= 3.0:
-            raise ValueError(
-                f"travel.peak_factor must be between 0.5 and 3, got {self.peak_factor}"
+        for key in MAP_SOURCES:
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, str(value))
+        low, high = PEAK_FACTOR_RANGE
+        peak = _number("travel.peak_factor", self.peak_factor)
+        if not (math.isfinite(peak) and low <= peak <= high):
+            raise ParameterError(
+                f"travel.peak_factor must be between {low:g} and {high:g}, got {self.peak_factor}"
             )
+        object.__setattr__(self, "peak_factor", peak)
+        maps = self.maps()
+        if self.network == "osm" and len(maps) != 1:
+            raise ParameterError(
+                'travel.network = "osm" needs exactly one map: travel.graphml (a road graph '
+                "built once with 'sen-transport graph build'), travel.osm_file or "
+                "travel.osm_place" + (f"; got {', '.join(maps)}" if maps else "")
+            )
+        if self.network != "osm":
+            if maps:
+                raise ParameterError(f'travel.{maps[0]} needs travel.network = "osm"')
+            if self.peak_factor != 1.0:
+                raise ParameterError('travel.peak_factor applies to travel.network = "osm" only')
+
+    def maps(self) -> list[str]:
+        """The map keys given (``travel.graphml`` …, without the table)."""
+        return [k for k in MAP_SOURCES if getattr(self, k) not in (None, "")]
+
+    def with_changes(self, changes: Mapping[str, Any]) -> NetworkSettings:
+        """These settings with some keys replaced, as an override means it.
+
+        A map replaces the map (the other two are cleared), and choosing ``crow-fly`` clears
+        the map and the peak factor, unless those are given in the same changes.
+        """
+        base = asdict(self)
+        if any(k in changes for k in MAP_SOURCES):
+            base.update(dict.fromkeys(MAP_SOURCES))
+        if changes.get("network") == "crow-fly":
+            base.update(dict.fromkeys(MAP_SOURCES), peak_factor=1.0)
+        return NetworkSettings(**{**base, **changes})
 
 
 @dataclass(frozen=True)
 class RoutingSettings:
+    """How routes are solved: backend, time budget, seed, worker processes, mixed-school routes.
+
+    The one settings class of the routing stage (``transport.routing.RoutingOptions`` is the
+    same class); the scenario's ``[routing]`` table.
+
+    Parameters
+    ----------
+    backend
+        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
+        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pupils are solved exactly
+        whatever the backend.
+    time_limit_s
+        Wall-clock budget for the whole plan, in seconds.
+    seed
+        Random seed; the same seed and time limit give the same plan on the same machine,
+        unless it is so busy that a wall-clock safety stop comes before a search's work limit
+        (``RoutePlan.info["schools_stopped_by_clock"]`` then names those schools).
+    workers
+        Worker processes; 0 means one per CPU.
+    mixed_school
+        Allow a vehicle to take pupils of two nearby schools whose ``arrive_by`` differ by at
+        most 15 minutes (a post-pass that merges routes when that saves money).
+    mixed_school_radius_miles
+        How near (road miles) two schools must be to share a vehicle.
+    """
+
+    backend: str = "auto"
     time_limit_s: float = 120.0
     seed: int = 0
-    backend: str = "auto"
-    mixed_school: bool = False
     workers: int = 0
+    mixed_school: bool = False
+    mixed_school_radius_miles: float = 3.0
 
     def __post_init__(self) -> None:
+        _choice("routing.backend", self.backend, BACKENDS)
+        if isinstance(self.time_limit_s, bool) or not (
+            isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)
+        ):
+            raise ValueError(
+                f"routing.time_limit_s must be a finite number, got {self.time_limit_s!r}"
+            )
         if self.time_limit_s <= 0:
             raise ValueError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
-        _choice("routing.backend", self.backend, BACKENDS)
-        if self.workers < 0:
-            raise ValueError("routing.workers must not be negative")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"routing.seed must be a non-negative integer, got {self.seed!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(
+                f"routing.workers must be a non-negative integer, got {self.workers!r}"
+            )
+        if not isinstance(self.mixed_school, bool):
+            raise ValueError(
+                f"routing.mixed_school must be true or false, got {self.mixed_school!r}"
+            )
+        if not self.mixed_school_radius_miles > 0:
+            raise ValueError(
+                "routing.mixed_school_radius_miles must be positive, got "
+                f"{self.mixed_school_radius_miles}"
+            )
+
+    @property
+    def worker_count(self) -> int:
+        """Worker processes actually used."""
+        return self.workers or os.cpu_count() or 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "workers_used": self.worker_count}
 
 
 @dataclass(frozen=True)
@@ -249,8 +363,8 @@ class BudgetSettings:
     offer_levels: tuple[float, ...] = (1.0,)
 
     def __post_init__(self) -> None:
-        _choice("budgets.rule", self.rule, ("kent-bands", "mileage", "share", "bands"))
-        _choice("budgets.uptake_model", self.uptake_model, ("fixed", "logistic"))
+        _choice("budgets.rule", self.rule, BUDGET_RULES)
+        _choice("budgets.uptake_model", self.uptake_model, UPTAKE_MODELS)
         if not 0 <= self.uptake <= 1:
             raise ValueError(f"budgets.uptake must be between 0 and 1, got {self.uptake}")
         if not 0 <= self.share <= 2:
@@ -272,7 +386,7 @@ class BudgetSettings:
 
 def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{key} must hold numbers, got {value!r}")
+        raise ParameterError(f"{key} must hold numbers, got {value!r}")
     return float(value)
 
 
@@ -316,12 +430,99 @@ class Scenario:
     target: TargetSettings = field(default_factory=TargetSettings)
 
     def parameters(self) -> Parameters:
+        """The run parameters (travel, ride, cost) of the scenario."""
         return Parameters(travel=self.travel, ride=self.ride, cost=self.cost)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """This scenario with some settings replaced: what command-line options do.
+
+        Parameters
+        ----------
+        overrides
+            Scenario keys as in a scenario file (``"routing.seed"``, ``"travel.network"``,
+            ``"budgets.districts"``, ``"placement.policy"``, ``"name"``) mapped to new values;
+            ``None`` means "not given" and changes nothing.
+
+        Returns
+        -------
+        Scenario
+            A new scenario; each value checked as the scenario file's are.
+
+        Raises
+        ------
+        ParameterError
+            An unknown key, or an impossible value (its key named).
+
+        Examples
+        --------
+        >>> Scenario().with_overrides({"routing.seed": 7, "travel.circuity": None}).routing.seed
+        7
+        """
+        top: dict[str, Any] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        for key, value in overrides.items():
+            if value is None:
+                continue
+            table, dot, name = key.partition(".")
+            if not dot:
+                if key not in ("name", "description"):
+                    raise ParameterError(f"unknown setting {key!r}")
+                top[key] = value
+                continue
+            attr = _table_attr(table, name)
+            tables.setdefault(attr, {})[name] = tuple(value) if isinstance(value, list) else value
+        changed: dict[str, Any] = dict(top)
+        for attr, values in tables.items():
+            current = getattr(self, attr)
+            try:
+                if isinstance(current, NetworkSettings):
+                    changed[attr] = current.with_changes(values)
+                else:
+                    changed[attr] = replace(current, **values)
+            except (TypeError, ValueError) as exc:
+                raise ParameterError(_keyed(_TABLE_OF[attr], values, str(exc))) from None
+        return replace(self, **changed)
+
+
+_TABLE_OF = {
+    "placement": "placement",
+    "prices": "prices",
+    "travel": "travel",
+    "network": "travel",
+    "ride": "ride",
+    "cost": "cost",
+    "routing": "routing",
+    "budgets": "budgets",
+    "target": "target",
+}
+"""Scenario attribute → the scenario file's table that holds its keys."""
+
+
+def _table_attr(table: str, name: str) -> str:
+    """The :class:`Scenario` attribute holding ``table.name`` (``[travel]`` is two classes)."""
+    if table == "travel" and name in {f.name for f in fields(NetworkSettings)}:
+        return "network"
+    if table not in _TABLE_OF or table == "network":
+        raise ParameterError(f"unknown setting {table}.{name}")
+    cls = type(getattr(Scenario(), table))
+    if name not in {f.name for f in fields(cls)}:
+        raise ParameterError(f"unknown setting {table}.{name}")
+    return table
+
+
+def _keyed(table: str, values: Mapping[str, Any], message: str) -> str:
+    """A settings class's message with its key in full (``circuity …`` → ``travel.circuity …``)."""
+    if message.startswith(f"{table}.") or f" {table}." in message:
+        return message
+    for name in values:
+        if message.startswith(name):
+            return f"{table}.{message}"
+    return f"[{table}] {message}"
 
 
 def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ValueError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+        raise ParameterError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
 
 
 def _build(cls: type, table: Any, where: str, *, source: str) -> Any:

@@ -20,12 +20,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from transport.data.validate import read_dataset
+from transport.jobs import read_data, scenario_travel
 from transport.model import Parameters
 from transport.placement.candidates import read_candidates
 from transport.placement.siting import SITE_COLUMNS, SiteResult, SitingOptions, site_places
 from transport.runs.write import clean_stale, write_run
-from transport.travel import CrowFlyModel, TravelModel
+from transport.scenario import Scenario
+from transport.travel import TravelModel
 
 OUT_OF_COUNTY = (
     "pupils placed at an independent or non-maintained school, or at a school in a district "
@@ -178,10 +179,15 @@ def site_job(
     out_dir: str | Path,
     *,
     options: SitingOptions | None = None,
-    params: Parameters | None = None,
+    scenario: Scenario | None = None,
     travel: TravelModel | None = None,
+    cache_dir: str | Path | None = None,
+    districts_file: str | Path | None = None,
 ) -> dict[str, Any]:
     """Read the inputs, choose the sites exactly, write the run folder; return the summary.
+
+    The scenario (default: the defaults) gives the travel model and the cost parameters of
+    the estimate (``[travel]``, ``[cost]``); ``options`` the siting's own limits.
 
     Raises
     ------
@@ -190,20 +196,21 @@ def site_job(
     """
     from transport.report.sites import render_site_report
 
-    params = params or Parameters()
-    travel = travel or CrowFlyModel(params.travel)
+    scenario = scenario or Scenario()
+    params = scenario.parameters()
     options = options or SitingOptions()
     clean_stale(Path(out_dir).resolve().parent, name=Path(out_dir).resolve().name)
-    data = read_dataset(data_dir)
+    data = read_data(data_dir, districts_file=districts_file)
     candidates = read_candidates(candidates_file, data)
-    result = site_places(data, candidates, options=options, travel=travel, params=params)
-    summary = site_summary(
-        result,
-        data_source=data.source,
-        candidates=str(candidates_file),
-        params=params,
-        travel=travel,
-    )
+    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+        result = site_places(data, candidates, options=options, travel=model, params=params)
+        summary = site_summary(
+            result,
+            data_source=data.source,
+            candidates=str(candidates_file),
+            params=params,
+            travel=model,
+        )
     rows = site_rows(result)
     write_run(
         out_dir,
@@ -212,7 +219,9 @@ def site_job(
         extra={"sites.csv": (SITE_COLUMNS, rows)},
         texts={
             "sites.geojson": json.dumps(sites_geojson(result), indent=1) + "\n",
-            "report.html": render_site_report(data, summary, SITE_COLUMNS, rows, result.placements),
+            "report.html": render_site_report(
+                data, summary, SITE_COLUMNS, rows, result.placements
+            ),
         },
     )
     return summary

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from transport.cli.common import domain_errors
+from transport.cli.options import cache_dir_option
 from transport.travel.network import load_graph, save_graph
 
 
@@ -32,12 +33,7 @@ def graph() -> None:
     required=True,
     help="GraphML file to write (replaced atomically).",
 )
-@click.option(
-    "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Download cache [$SEN_TRANSPORT_CACHE or ~/.cache/sen-transport].",
-)
+@cache_dir_option
 @domain_errors
 def build(place: str | None, osm_file: Path | None, out_file: Path, cache_dir: Path | None) -> None:
     """Build a drivable road graph with speeds and travel times and save it as GraphML.

@@ -1,7 +1,8 @@
 """``sen-transport site``: where to open places and new schools, chosen exactly.
 
-Options are declared here for now (the shared option decorators are being restructured in
-#12); the travel options reuse :mod:`transport.cli.common`'s.
+The siting options are declared here for now (#12 moved the shared settings to
+:mod:`transport.cli.options`; these are not scenario keys); the data, output, travel and cost
+options are the shared ones, and ``--scenario`` supplies the travel and cost settings.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 import click
 
-from transport.cli.common import data_option, domain_errors, travel_options, verbose_ids_option
-from transport.cli.place import parameters_from_options
+from transport.cli import options as opt
+from transport.cli.common import domain_errors
 from transport.cli.render import console, money, print_left_out
 from transport.errors import ParameterError
 from transport.model import NEED_CODES
@@ -95,7 +96,8 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
 
 
 @click.command()
-@data_option
+@opt.data_option
+@opt.districts_file_option
 @click.option(
     "--candidates",
     "candidates_file",
@@ -103,13 +105,8 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
     required=True,
     help="candidates.csv: new sites (site_id, ...) and expansions (school_id, max_extra).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    required=True,
-    help="Run folder to write (replaced atomically when complete).",
-)
+@opt.out_option
+@opt.scenario_option
 @click.option("--places", type=click.IntRange(min=0), default=None, help="At most N places added.")
 @click.option(
     "--needs", default=None, metavar="LIST", help="Only candidates serving these needs (ASD,SEMH)."
@@ -150,19 +147,17 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
     show_default=True,
     help="Re-place every pupil, or only the new entrants (the others keep their school).",
 )
-@travel_options
-@click.option(
-    "--est-cost-per-pupil-mile",
-    type=float,
-    default=None,
-    help="£ per pupil-mile of the transport estimate [1.25].",
-)
-@verbose_ids_option
+@opt.apply(*opt.TRAVEL)
+@opt.network_options
+@opt.EST_COST_PER_PUPIL_MILE
+@opt.verbose_ids_option
 @domain_errors
 def site(
     data_dir: Path,
+    districts_file: Path | None,
     candidates_file: Path,
     out_dir: Path,
+    scenario_file: Path | None,
     places: int | None,
     needs: str | None,
     years: int,
@@ -173,10 +168,7 @@ def site(
     time_limit: float,
     seed: int,
     scope: str,
-    circuity: float | None,
-    speed_mph: float | None,
-    dwell_min: float | None,
-    est_cost_per_pupil_mile: float | None,
+    cache_dir: Path | None,
     verbose_ids: bool,
 ) -> None:
     """Choose which candidate sites to open and where to add places, exactly.
@@ -191,9 +183,7 @@ def site(
       sen-transport site --data data/kent --candidates data/kent/candidates.csv \\
           --out runs/site --max-sites 3
     """
-    params = parameters_from_options(
-        circuity, speed_mph, dwell_min, est_cost_per_pupil_mile=est_cost_per_pupil_mile
-    )
+    scenario = opt.scenario_with_overrides(scenario_file)
     options = SitingOptions(
         places=places,
         needs=_needs(needs),
@@ -206,5 +196,13 @@ def site(
         seed=seed,
         scope=scope,
     )
-    summary = site_job(data_dir, candidates_file, out_dir, options=options, params=params)
+    summary = site_job(
+        data_dir,
+        candidates_file,
+        out_dir,
+        options=options,
+        scenario=scenario,
+        cache_dir=cache_dir,
+        districts_file=districts_file,
+    )
     print_site(summary, out_dir, verbose_ids=verbose_ids)

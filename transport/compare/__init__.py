@@ -21,34 +21,41 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from transport.compare._cache import StageCache, files_digest
-from transport.compare._run import CompareOptions, Context, run_scenario
+from transport.budgets import read_attendance
+from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
+from transport.data.districts import read_dataset_in_districts
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
+from transport.executor import Executor, InlineExecutor
+from transport.pipeline import StageCache
 from transport.scenario import Scenario, load_scenario
 
-__all__ = ["CompareOptions", "columns", "compare_scenarios", "load_scenarios"]
+__all__ = ["columns", "compare_scenarios", "load_scenarios"]
 
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-def load_scenarios(paths: Sequence[str | Path]) -> list[tuple[Scenario, Path]]:
-    """Parse every scenario file (all before any is run), the baseline first.
+def load_scenarios(
+    paths: Sequence[str | Path], *, overrides: Mapping[str, Any] | None = None
+) -> list[tuple[Scenario, Path]]:
+    """Parse every scenario file and apply the overrides (all before any is run), baseline first.
 
     Raises
     ------
     ScenarioError
         No scenario, a bad file (its key named), a name unfit for a folder, or two scenarios
         of the same name.
+    ParameterError
+        An override that does not fit a scenario (its key named).
     """
     if not paths:
         raise ScenarioError("compare needs at least one scenario file")
-    loaded = [(load_scenario(p), Path(p)) for p in paths]
+    loaded = [(load_scenario(p).with_overrides(overrides or {}), Path(p)) for p in paths]
     seen: dict[str, Path] = {}
     for sc, path in loaded:
         if not set(sc.name) <= NAME_CHARS or sc.name.startswith("."):
@@ -69,9 +76,12 @@ def compare_scenarios(
     data_dir: str | Path,
     out_dir: str | Path,
     *,
-    options: CompareOptions | None = None,
+    overrides: Mapping[str, Any] | None = None,
     cache_dir: str | Path | None = None,
+    graph_cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    districts_file: str | Path | None = None,
+    executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Run every scenario on the data folder and write the comparison folder.
@@ -84,12 +94,23 @@ def compare_scenarios(
         The data folder.
     out_dir
         The comparison folder (created; scenario folders in it are replaced atomically).
-    options
-        Overrides applied to every scenario (time limit, seed, network, …).
+    overrides
+        Settings applied to every scenario (:meth:`Scenario.with_overrides` keys, e.g.
+        ``{"routing.time_limit_s": 60, "budgets.draws": 500}``).
     cache_dir
         Where stage results are cached (default ``out_dir/cache``).
+    graph_cache_dir
+        Where road graphs and matrices are cached (``--network osm``).
     use_cache
         ``False`` recomputes every stage (and stores nothing).
+    districts_file
+        District boundaries: blank districts filled from locations, stated ones checked
+        (:mod:`transport.data.districts`).
+    executor
+        Where the scenarios run (default: one after another in this process, each plan
+        spreading its per-school searches over the local cores; scenarios that share a
+        placement or routes then plan them once). Any :class:`transport.executor.Executor`
+        runs them as independent tasks.
     progress
         Called with a short message (no pupil data) as each stage starts.
 
@@ -99,43 +120,50 @@ def compare_scenarios(
         The comparison.json document.
     """
     start = time.perf_counter()
-    options = options or CompareOptions()
     say = progress or (lambda _msg: None)
-    scenarios = load_scenarios(scenario_files)
+    scenarios = load_scenarios(scenario_files, overrides=overrides)
     data_dir = Path(data_dir)
-    data = read_dataset(data_dir)
+    if districts_file is not None:
+        data = read_dataset_in_districts(data_dir, districts_file)
+    else:
+        data = read_dataset(data_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     folder = Path(cache_dir) if cache_dir is not None else out / "cache"
+    executor = executor or InlineExecutor()
+    inline = isinstance(executor, InlineExecutor)
     ctx = Context(
         data=data,
-        data_dir=data_dir,
-        data_digest=files_digest(data_dir),
         cache=StageCache(folder if use_cache else None),
-        options=options,
-        progress=say,
+        attendance=read_attendance(data_dir, set(data.pupil_by_id)),
+        graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
+        progress=say if inline else Context.progress,
     )
-    rows: list[dict[str, Any]] = []
-    extras: list[dict[str, Any]] = []
+    tasks = [
+        (sc, path.read_text(encoding="utf-8-sig"), out / "scenarios" / sc.name)
+        for sc, path in scenarios
+    ]
+    outcomes: list[Outcome | None] = [None] * len(tasks)
     try:
-        for sc, path in scenarios:
+        for sc, _, _ in tasks[:1] if inline else tasks:
             say(f"{sc.name}: started")
-            outcome = run_scenario(ctx, sc, path, out / "scenarios" / sc.name)
+        for i, outcome in executor.map_unordered(compare_one, tasks, shared=ctx):
+            outcomes[i] = outcome
             reused = ", ".join(outcome.extra["reused"]) or "nothing"
-            say(f"{sc.name}: done in {outcome.row['wall_time_s']:.1f} s (re-used: {reused})")
-            rows.append(outcome.row)
-            extras.append(outcome.extra)
+            wall = outcome.row["wall_time_s"]
+            say(f"{tasks[i][0].name}: done in {wall:.1f} s (re-used: {reused})")
+            if inline and i + 1 < len(tasks):
+                say(f"{tasks[i + 1][0].name}: started")
     finally:
-        for model in ctx.travel_models.values():
-            close = getattr(model, "close", None)
-            if close is not None:
-                close()
+        ctx.close()
+    done = [o for o in outcomes if o is not None]
+    rows = [o.row for o in done]
     add_savings(rows)
     doc = write_comparison(
         out,
         rows=rows,
-        extras=extras,
+        extras=[o.extra for o in done],
         vehicle_types=[v.vehicle_type for v in data.vehicles],
         data_source=data.source,
     )

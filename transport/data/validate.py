@@ -249,7 +249,7 @@ def _far_outside(
     *,
     limit_miles: float,
 ) -> None:
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     rows = [i for i in range(len(lat)) if lat[i] is not None and lon[i] is not None]
     if not rows:
@@ -269,7 +269,7 @@ def _far_outside(
 
 def _county_centre(lat: list[float | None], lon: list[float | None]) -> tuple[float, float, float]:
     """The median home and the radius beyond which a home is far outside the county."""
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     pts = np.array(
         [(a, b) for a, b in zip(lat, lon, strict=True) if a is not None and b is not None]

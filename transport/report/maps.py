@@ -15,6 +15,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from transport.formatting import money
 from transport.report.geometry import HomeGrid, RouteLine, SchoolPoint
 
 
@@ -175,7 +176,7 @@ def _route_tip(r: RouteLine) -> str:
     return (
         f"<b>{escape(r.route_id)}</b> to {escape(r.school_name)}<br>"
         f"{escape(r.vehicle_type)}{pa}, {pupils}<br>"
-        f"{r.route_miles:,.1f} miles, £{r.annual_cost:,.0f} a year"
+        f"{r.route_miles:,.1f} miles, {money(r.annual_cost)} a year"
     )
 
 

@@ -24,8 +24,9 @@ import numpy as np
 
 from transport.routing._local import EXACT_MAX_PUPILS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
+from transport.scenario import BACKENDS  # the choices, defined once
 
-BACKENDS = ("auto", "ortools", "pyvrp")
+__all__ = ["BACKENDS"]
 
 
 class RoutingWarning(UserWarning):

@@ -14,11 +14,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
-from transport.errors import InputError, Problem
-from transport.data.validate import parse_hhmm
-
 LATEST = "latest"
 CHANGE_COLUMNS = ("pupil_id", "change", "before", "after")
 
@@ -50,7 +45,7 @@ def update_latest(runs_root: str | Path, run_dir: str | Path) -> Path:
 @dataclass(frozen=True)
 class PupilChange:
     pupil_id: str
-    change: str  # school | route | vehicle | pickup | added | removed
+    change: str  # school | route | vehicle | pa | pickup | added | removed
     before: str
     after: str
 
@@ -61,46 +56,12 @@ class RunDiff:
     pupils_compared: int
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for c in self.changes:
-            out[c.change] = out.get(c.change, 0) + 1
-        return out
+        from transport.runs.changes_report import Change, count_changes
+
+        return count_changes(Change(c.pupil_id, c.change, c.before, c.after) for c in self.changes)
 
     def pupils_affected(self) -> int:
         return len({c.pupil_id for c in self.changes})
-
-
-def _read(run: Path, name: str, *, required: bool) -> pd.DataFrame | None:
-    path = run / name
-    if not path.exists():
-        if required:
-            raise InputError([Problem(name, None, None, f"missing from run folder {run}")])
-        return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-def _journeys(run: Path) -> dict[str, dict[str, str]]:
-    """Per pupil: school, co-riders (route identity), vehicle type and pickup time."""
-    placements = _read(run, "placements.csv", required=True)
-    assert placements is not None
-    out = {
-        r.pupil_id: {"school": r.school_id, "route": "", "vehicle": "", "pickup": ""}
-        for r in placements.itertuples()
-    }
-    routes = _read(run, "routes.csv", required=False)
-    stops = _read(run, "stops.csv", required=False)
-    if routes is not None:
-        for r in routes.itertuples():
-            riders = sorted(p for p in r.pupils.split(";") if p)
-            for p in riders:
-                if p in out:
-                    out[p]["route"] = " + ".join(riders)
-                    out[p]["vehicle"] = r.vehicle_type
-    if stops is not None:
-        for s in stops.itertuples():
-            if s.pupil_id in out:
-                out[s.pupil_id]["pickup"] = s.pickup
-    return out
 
 
 def diff_runs(run_a: str | Path, run_b: str | Path, *, minutes: float = 10.0) -> RunDiff:
@@ -113,23 +74,9 @@ def diff_runs(run_a: str | Path, run_b: str | Path, *, minutes: float = 10.0) ->
     minutes
         A pickup time that moves by at most this many minutes is not reported.
     """
-    a, b = _journeys(Path(run_a)), _journeys(Path(run_b))
-    changes: list[PupilChange] = []
-    for pupil in sorted(set(a) | set(b)):
-        if pupil not in b:
-            changes.append(PupilChange(pupil, "removed", a[pupil]["school"], ""))
-            continue
-        if pupil not in a:
-            changes.append(PupilChange(pupil, "added", "", b[pupil]["school"]))
-            continue
-        old, new = a[pupil], b[pupil]
-        for key in ("school", "route", "vehicle"):
-            if old[key] != new[key]:
-                changes.append(PupilChange(pupil, key, old[key], new[key]))
-        if old["pickup"] and new["pickup"]:
-            moved = abs(parse_hhmm(new["pickup"]) - parse_hhmm(old["pickup"]))
-            if moved > minutes:
-                changes.append(PupilChange(pupil, "pickup", old["pickup"], new["pickup"]))
-        elif old["pickup"] != new["pickup"]:
-            changes.append(PupilChange(pupil, "pickup", old["pickup"], new["pickup"]))
-    return RunDiff(tuple(changes), len(set(a) & set(b)))
+    from transport.runs.changes_report import pupils_compared, run_changes
+    from transport.runs.write import read_run
+
+    a, b = read_run(run_a), read_run(run_b)
+    changes = tuple(PupilChange(*c) for c in run_changes(a, b, minutes=minutes))
+    return RunDiff(changes, pupils_compared(a, b))

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transport.errors import InputError, Problem
 from transport.data.load import load_tables
+from transport.errors import InputError, Problem
 from transport.model import Dataset, Pupil, format_hhmm
 from transport.runs.write import RunFiles
 

@@ -105,6 +105,7 @@ def write_run(
     stops: Sequence[Stop] | None = None,
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
+    binaries: dict[str, bytes] | None = None,
 ) -> Path:
     """Write a run folder atomically and return its path.
 
@@ -120,6 +121,8 @@ def write_run(
         More CSV files: ``{file_name: (columns, rows)}``.
     texts
         More text files (HTML, Markdown): ``{file_name: text}``.
+    binaries
+        More files written as bytes (PDF): ``{file_name: data}``.
 
     Notes
     -----
@@ -155,6 +158,8 @@ def write_run(
             write_csv(tmp / name, columns, rows)
         for name, text in (texts or {}).items():
             write_text(tmp / name, text)
+        for name, data in (binaries or {}).items():
+            write_bytes(tmp / name, data)
         write_text(tmp / "summary.json", json.dumps(summary, indent=2, sort_keys=False) + "\n")
         os.chmod(tmp, 0o700)
         _replace_dir(tmp, target)
@@ -168,6 +173,14 @@ def write_text(path: str | Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with open(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(path, FILE_MODE)
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write one binary file, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with open(fd, "wb") as fh:
+        fh.write(data)
     os.chmod(path, FILE_MODE)
 
 
