@@ -219,9 +219,7 @@ def site_job(
         extra={"sites.csv": (SITE_COLUMNS, rows)},
         texts={
             "sites.geojson": json.dumps(sites_geojson(result), indent=1) + "\n",
-            "report.html": render_site_report(
-                data, summary, SITE_COLUMNS, rows, result.placements
-            ),
+            "report.html": render_site_report(data, summary, SITE_COLUMNS, rows, result.placements),
         },
     )
     return summary
