@@ -24,6 +24,7 @@ from transport.cli.graph import graph
 from transport.cli.history import diff
 from transport.cli.place import place
 from transport.cli.sheets import sheets
+from transport.cli.site import site
 from transport.cli.solve import solve
 from transport.cli.tender import award, impact, tender
 
@@ -62,6 +63,7 @@ cli.add_command(solve)
 cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)
+cli.add_command(site)
 
 
 def main() -> None:
