@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from transport.compare import CompareOptions, compare_scenarios  # noqa: E402
+from transport.compare import compare_scenarios  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,11 +38,11 @@ def main() -> int:
     if out.exists() and not args.keep_cache:
         shutil.rmtree(out)
     files = sorted((ROOT / "scenarios").glob("*.toml"))
-    options = CompareOptions(time_limit_s=args.time_limit)
+    overrides = {"routing.time_limit_s": args.time_limit}
     runs = []
     for label in ("cold", "warm"):
         start = time.perf_counter()
-        doc = compare_scenarios(files, args.data, out, options=options, progress=print)
+        doc = compare_scenarios(files, args.data, out, overrides=overrides, progress=print)
         wall = time.perf_counter() - start
         runs.append(doc)
         print(f"\n{label} run: {wall:.1f} s")

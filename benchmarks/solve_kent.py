@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.checker import check_run  # noqa: E402
 from transport.jobs import solve_job  # noqa: E402
 from transport.routing import RoutingOptions  # noqa: E402
+from transport.scenario import Scenario  # noqa: E402
 
 
 def peak_mb() -> tuple[float, float]:
@@ -47,7 +48,7 @@ def run(data: str, out: Path, options: RoutingOptions) -> tuple[dict, float]:
         flush=True,
     )
     start = time.perf_counter()
-    summary = solve_job(data, out, policy="keep", options=options)
+    summary = solve_job(data, out, scenario=Scenario(routing=options)).to_dict()
     return summary, time.perf_counter() - start
 
 

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from tests.checker import check_run
 from transport.cli.main import cli
-from transport.compare import CompareOptions, columns, compare_scenarios
+from transport.compare import columns, compare_scenarios
 from transport.costing import TODAY_TRANSPORT_FACTOR, price_factors, reprice_dataset
 from transport.costing import reprice_params as scaled_params
 from transport.data.validate import read_dataset
@@ -27,7 +27,7 @@ from transport.runs.write import read_run
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUTLAND = SHARED / "osm" / "rutland-drive.osm.bz2"
-FAST = CompareOptions(time_limit_s=2, workers=1, draws=50)
+FAST = {"routing.time_limit_s": 2, "routing.workers": 1, "budgets.draws": 50}
 FAST_ARGS = ["--time-limit", "2", "--workers", "1", "--draws", "50", "--quiet", "--no-report"]
 
 TINY_SCENARIOS = {
@@ -76,7 +76,7 @@ def compared(tmp_path_factory) -> tuple[Path, dict, float]:
     files = scenario_files(root / "scenarios")
     start = time.perf_counter()
     doc = compare_scenarios(
-        files, Path(__file__).parent / "data" / "tiny", root / "out", options=FAST
+        files, Path(__file__).parent / "data" / "tiny", root / "out", overrides=FAST
     )
     return root / "out", doc, time.perf_counter() - start
 
@@ -199,7 +199,7 @@ def test_a_second_run_re_uses_every_stage(compared, tmp_path):
     out, doc, first = compared
     files = scenario_files(tmp_path / "again")
     start = time.perf_counter()
-    again = compare_scenarios(files, Path(__file__).parent / "data" / "tiny", out, options=FAST)
+    again = compare_scenarios(files, Path(__file__).parent / "data" / "tiny", out, overrides=FAST)
     second = time.perf_counter() - start
     for row in again["scenarios"]:
         stages = {"placement", "routes"} | ({"budgets"} if row["budgets_dir"] else set())
@@ -213,20 +213,19 @@ def test_a_second_run_re_uses_every_stage(compared, tmp_path):
 
 
 def test_a_change_to_the_routing_code_re_plans_the_routes_only(compared, tiny_dir, monkeypatch):
-    from transport.compare import _cache
+    from transport.pipeline import cache
 
     out, _, _ = compared
-    monkeypatch.setitem(_cache._CODE, "routes", "another routing engine")
-    doc = compare_scenarios([SCENARIOS / "baseline.toml"], tiny_dir, out, options=FAST)
+    monkeypatch.setitem(cache._CODE, "routes", "another routing engine")
+    doc = compare_scenarios([SCENARIOS / "baseline.toml"], tiny_dir, out, overrides=FAST)
     assert doc["scenarios"][0]["reused"] == ["placement"]
-    assert "routing" not in _cache.STAGE_SOURCES["placement"]
 
 
 def test_a_changed_time_limit_re_plans_the_routes_only(compared, tiny_dir, tmp_path):
     out, _, _ = compared
     files = [SCENARIOS / "baseline.toml"]
-    opts = CompareOptions(time_limit_s=1.5, workers=1, draws=50)
-    doc = compare_scenarios(files, tiny_dir, out, options=opts)
+    opts = {**FAST, "routing.time_limit_s": 1.5}
+    doc = compare_scenarios(files, tiny_dir, out, overrides=opts)
     assert doc["scenarios"][0]["reused"] == ["placement"]
 
 
@@ -386,3 +385,19 @@ def test_cli_compare_writes_the_report(tiny_dir, tmp_path):
     result = invoke(*args, *fast)
     assert result.exit_code == 0, result.output
     assert (out / "report.html").exists() and "report.html" in result.output
+
+
+def test_scenarios_through_worker_processes_give_the_same_table(compared, tiny_dir, tmp_path):
+    """The executor seam: scenarios as independent tasks in worker processes."""
+    from transport.executor import LocalExecutor
+
+    _, doc, _ = compared
+    files = scenario_files(tmp_path / "sc")
+    with LocalExecutor(2) as executor:
+        again = compare_scenarios(
+            files, tiny_dir, tmp_path / "out", overrides=FAST, executor=executor
+        )
+    drop = {"wall_time_s", "reused"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in again["scenarios"]] == [
+        {k: v for k, v in r.items() if k not in drop} for r in doc["scenarios"]
+    ]

@@ -22,7 +22,12 @@ from pathlib import Path
 import pytest
 
 from transport.jobs import solve_job
-from transport.routing import RoutingOptions
+from transport.scenario import RoutingSettings, Scenario
+
+
+def fast(seconds: float) -> Scenario:
+    return Scenario(routing=RoutingSettings(time_limit_s=seconds, workers=1))
+
 
 ROOT = Path(__file__).resolve().parents[1]
 KENT = ROOT / "data" / "kent"
@@ -33,14 +38,13 @@ from pathlib import Path
 marks = Path(os.environ["FAULT_MARKS"])
 place_pause = float(os.environ.get("FAULT_PLACE_PAUSE", "0"))
 write_pause = float(os.environ.get("FAULT_WRITE_PAUSE", "0"))
-import transport.jobs as jobs
+import transport.pipeline.run as pipeline
 import transport.runs.write as output
-import transport.routing as routing
 
 def mark(name):
     (marks / name).touch()
 
-real_place, real_plan, real_csv = jobs.place_pupils, routing.plan_routes, output.write_csv
+real_place, real_plan, real_csv = pipeline.place_pupils, pipeline.plan_routes, output.write_csv
 
 def place(*a, **k):
     mark("placing")
@@ -56,7 +60,7 @@ def write_csv(path, *a, **k):
     mark("writing")
     time.sleep(write_pause)
 
-jobs.place_pupils, routing.plan_routes, output.write_csv = place, plan, write_csv
+pipeline.place_pupils, pipeline.plan_routes, output.write_csv = place, plan, write_csv
 from transport.cli.main import main
 sys.argv = ["sen-transport", *sys.argv[1:]]
 main()
@@ -70,7 +74,7 @@ def good_run(tmp_path_factory) -> Path:
     solve_job(
         ROOT / "tests" / "data" / "tiny",
         folder,
-        options=RoutingOptions(time_limit_s=2, workers=1),
+        scenario=fast(2),
     )
     return folder
 
@@ -150,8 +154,11 @@ def kill_at(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def others(parent: Path, keep: str = "run") -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name != keep)
+def others(parent: Path, keep: str = "run", *, lock: bool = False) -> list[str]:
+    """What else the folder holds; ``lock``: leave out the run's lock file (a run killed
+    outright leaves it, holding no lock: the next run removes it)."""
+    skip = {keep} | ({f".{keep}.sen-transport.lock"} if lock else set())
+    return sorted(p.name for p in parent.iterdir() if p.name not in skip)
 
 
 CASES = [
@@ -188,7 +195,7 @@ def test_killed_solve_leaves_previous_run(good_run, tmp_path, stage, sig, data, 
     )
     assert done.returncode == (143 if sig == signal.SIGTERM else -9), done.stderr
     assert snapshot(out) == before  # the previous run, byte for byte, still owner-only
-    left = others(parent)
+    left = others(parent, lock=sig == signal.SIGKILL)
     if sig == signal.SIGTERM:
         assert b"Stopped by SIGTERM" in done.stderr
         assert b"Traceback" not in done.stderr
@@ -197,7 +204,7 @@ def test_killed_solve_leaves_previous_run(good_run, tmp_path, stage, sig, data, 
         # SIGKILL mid-write: only the hidden temporary folder of the killed process is left…
         assert len(left) == 1 and left[0].startswith(".run.tmp-"), left
         # …and the next run writing there removes it
-        solve_job(data, out, options=RoutingOptions(time_limit_s=1, workers=1))
+        solve_job(data, out, scenario=fast(1))
         assert others(parent) == []
         assert {"placements.csv", "routes.csv", "stops.csv", "summary.json"} <= set(
             snapshot(out)
@@ -239,7 +246,7 @@ def test_killed_nightly_run_keeps_latest(good_run, tmp_path):
     _, run_dir = solve_nightly_job(
         ROOT / "tests" / "data" / "tiny",
         root,
-        options=RoutingOptions(time_limit_s=1, workers=1),
+        scenario=fast(1),
     )
     assert sorted(p.name for p in root.iterdir()) == ["2026-11-27", run_dir.name, "latest"]
     assert (root / "latest").resolve() == run_dir.resolve()

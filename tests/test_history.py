@@ -15,6 +15,7 @@ def make_run(
     folder: Path, placements: list[tuple], routes: list[tuple], stops: list[tuple]
 ) -> Path:
     folder.mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
     (folder / "placements.csv").write_text(
         "pupil_id,school_id,policy,road_miles,direct_min\n"
         + "".join(f"{p},{s},keep,1.00,2.0\n" for p, s in placements)
@@ -118,18 +119,19 @@ def test_nightly_job_dates_runs_and_moves_latest_last(tiny_dir, tmp_path):
     import os
 
     from transport.jobs import solve_nightly_job
-    from transport.routing import RoutingOptions
     from transport.runs.write import read_run
+    from transport.scenario import RoutingSettings, Scenario
 
     day = dt.date(2026, 11, 28)
-    fast = RoutingOptions(time_limit_s=1, workers=1)
+    fast = Scenario(routing=RoutingSettings(time_limit_s=1, workers=1))
+    optimal = fast.with_overrides({"placement.policy": "optimal"})
     root = tmp_path / "runs"
     (root / ".latest.tmp-999999999-link").parent.mkdir()
     os.symlink("nowhere", root / ".latest.tmp-999999999-link")  # left by a killed run
-    _, first = solve_nightly_job(tiny_dir, root, today=day, options=fast)
-    summary, second = solve_nightly_job(tiny_dir, root, today=day, options=fast, policy="optimal")
+    _, first = solve_nightly_job(tiny_dir, root, today=day, scenario=fast)
+    summary, second = solve_nightly_job(tiny_dir, root, today=day, scenario=optimal)
     assert (first.name, second.name) == ("2026-11-28", "2026-11-28-2")
     assert os.readlink(root / "latest") == "2026-11-28-2"
     assert sorted(p.name for p in root.iterdir()) == ["2026-11-28", "2026-11-28-2", "latest"]
-    assert read_run(root / "latest").summary["policy"] == "optimal" == summary["policy"]
+    assert read_run(root / "latest").summary["policy"] == "optimal" == summary.policy
     assert diff_runs(first, first).changes == ()

@@ -256,6 +256,8 @@ def test_files_private_and_nothing_left_behind(full):
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
     assert not [p for p in full.parent.iterdir() if p.name.startswith(".")]
     assert not (full / ".chunks").exists()
+    marker = json.loads((full / ".sen-transport").read_text())
+    assert marker["kind"] == "letters"  # a letters folder: replaced only by letters
 
 
 # ---------------------------------------------------------------------------------------------
@@ -394,7 +396,7 @@ def test_output_never_replaces_or_enters_an_input(tmp_path, where):
     shutil.copytree(RUN, run)
     out = {"run": run, "inside-run": run / "letters", "data": TINY}[where]
     result = invoke(str(run), "--data", str(TINY), "--out", str(out))
-    assert result.exit_code == 2 and "outside its inputs" in result.output
+    assert result.exit_code == 2 and "an input of this command" in result.output
     assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in RUN.iterdir())
 
 
@@ -403,7 +405,7 @@ def test_output_never_replaces_a_folder_it_did_not_write(tmp_path):
     mine.mkdir()
     (mine / "thesis.docx").write_text("years of work")
     result = invoke(str(RUN), "--data", str(TINY), "--out", str(mine))
-    assert result.exit_code == 2 and "not written by 'letters'" in result.output
+    assert result.exit_code == 2 and "holds files sen-transport did not write" in result.output
     assert (mine / "thesis.docx").read_text() == "years of work"
 
 

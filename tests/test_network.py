@@ -15,17 +15,17 @@ from click.testing import CliRunner
 
 from transport.cli.main import cli
 from transport.data.validate import read_dataset
-from transport.errors import FarFromRoadWarning, TravelModelError
+from transport.errors import FarFromRoadWarning, ParameterError, TravelModelError
 from transport.model import TravelParams
 from transport.placement import place_pupils
-from transport.travel import CrowFlyModel, _graph_cache, network
+from transport.scenario import NetworkSettings
+from transport.travel import CrowFlyModel, _pairs, _trees, network, travel_model
 from transport.travel.network import (
     METRES_PER_MILE,
     RoadGraph,
     RoadNetworkModel,
     load_graph,
     load_road_graph,
-    travel_model_from_options,
 )
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -156,7 +156,7 @@ def test_worker_processes_give_the_same_matrices(rutland, monkeypatch):
             a, b = serial.travel_matrix(o, d), shared.travel_matrix(o, d)
             np.testing.assert_allclose(b.minutes, a.minutes, rtol=1e-12)
             np.testing.assert_allclose(b.miles, a.miles, rtol=1e-12)
-        assert shared._pool is not None and shared.workers == 2
+        assert shared._executor is not None and shared.workers == 2
     finally:
         shared.close()
 
@@ -244,7 +244,7 @@ def test_cached_matrix_is_identical_and_needs_no_tree(rutland, tmp_path, monkeyp
     def no_tree(*args, **kwargs):
         raise AssertionError("a shortest-path tree was grown")
 
-    monkeypatch.setattr(_graph_cache.Trees, "tree", no_tree)
+    monkeypatch.setattr(_trees.Trees, "tree", no_tree)
     reloaded = RoadGraph.load(_saved(arrays, tmp_path))  # as tomorrow night: from disk
     second = RoadNetworkModel(reloaded, cache_dir=tmp_path).travel_matrix(pts_o, pts_d)
     np.testing.assert_array_equal(second.miles, first.miles)
@@ -254,13 +254,13 @@ def test_cached_matrix_is_identical_and_needs_no_tree(rutland, tmp_path, monkeyp
     # a new pupil reuses every cached pair and grows one tree for itself only
     monkeypatch.undo()
     grown = []
-    real = _graph_cache.Trees.tree
+    real = _trees.Trees.tree
 
     def count(self, source, *args, **kwargs):
         grown.append(source)
         return real(self, source, *args, **kwargs)
 
-    monkeypatch.setattr(_graph_cache.Trees, "tree", count)
+    monkeypatch.setattr(_trees.Trees, "tree", count)
     new_pupil = node_points(G, sample_nodes(G, 1, seed=10))
     third = RoadNetworkModel(arrays, cache_dir=tmp_path).travel_matrix(
         np.vstack([pts_o, new_pupil]), pts_d
@@ -276,11 +276,11 @@ def _saved(arrays: RoadGraph, folder: Path) -> Path:
 
 
 def test_pair_store_compacts_its_segments(tmp_path):
-    store = _graph_cache.PairStore(tmp_path, 100)
-    for k in range(_graph_cache.COMPACT_SEGMENTS + 3):
+    store = _pairs.PairStore(tmp_path, 100)
+    for k in range(_pairs.COMPACT_SEGMENTS + 3):
         store.add(np.array([k]), np.array([k + 1]), np.array([float(k)]), np.array([10.0 * k]))
-    assert len(list(tmp_path.glob("*.npz"))) == _graph_cache.COMPACT_SEGMENTS + 3
-    again = _graph_cache.PairStore(tmp_path, 100)
+    assert len(list(tmp_path.glob("*.npz"))) == _pairs.COMPACT_SEGMENTS + 3
+    again = _pairs.PairStore(tmp_path, 100)
     assert len(list(tmp_path.glob("*.npz"))) == 1 and len(again) == len(store)
     seconds, metres = again.lookup(np.array([3, 4]), np.array([4, 9]))
     assert seconds[0, 0] == 3.0 and metres[0, 0] == 30.0 and np.isnan(seconds[1, 1])
@@ -352,13 +352,13 @@ def test_one_way_ring_is_exact_when_the_symmetry_guess_fails(monkeypatch):
     metres = np.concatenate([rng.uniform(600, 1400, n), [1500.0, 1500.0]])
     ring = RoadGraph.from_edges(lat=lat, lon=lon, u=u, v=v, seconds=seconds, metres=metres)
     calls = []
-    real = _graph_cache.Trees.tree
+    real = _trees.Trees.tree
 
     def count(self, source, *args, **kwargs):
         calls.append(source)
         return real(self, source, *args, **kwargs)
 
-    monkeypatch.setattr(_graph_cache.Trees, "tree", count)
+    monkeypatch.setattr(_trees.Trees, "tree", count)
     pts = np.column_stack([lat, lon])
     m = RoadNetworkModel(ring, cache_pairs=False).travel_matrix(pts, pts)
     assert len(calls) > n  # some guesses failed and were grown again
@@ -389,34 +389,39 @@ def test_place_download_offline_explains_the_graphml_route(tmp_path, monkeypatch
     ("options", "message"),
     [
         ({"network": "osm"}, "exactly one map"),
-        ({"network": "osm", "osm_file": "nowhere.osm.bz2"}, "not found"),
         ({"network": "osm", "osm_file": "a.osm", "graphml": "b.graphml"}, "exactly one map"),
-        ({"network": "crow-fly", "graphml": "kent.graphml"}, "--network osm"),
-        ({"network": "crow-fly", "peak_factor": 1.2}, "--peak-factor"),
-        ({"network": "ferry"}, "unknown network"),
+        ({"network": "crow-fly", "graphml": "kent.graphml"}, 'needs travel.network = "osm"'),
+        ({"network": "crow-fly", "peak_factor": 1.2}, "travel.peak_factor applies"),
+        ({"network": "osm", "graphml": "k.graphml", "peak_factor": 4.0}, "between 0.5 and 3"),
+        ({"network": "ferry"}, "travel.network must be one of"),
     ],
 )
-def test_travel_model_from_options_errors(options, message, tmp_path):
-    with pytest.raises(TravelModelError, match=message):
-        travel_model_from_options(params=TravelParams(), cache_dir=tmp_path, **options)
+def test_network_settings_errors(options, message):
+    with pytest.raises(ParameterError, match=message):
+        NetworkSettings(**options)
+
+
+def test_missing_map_file_is_a_travel_model_error(tmp_path):
+    settings = NetworkSettings(network="osm", osm_file=str(tmp_path / "nowhere.osm.bz2"))
+    with pytest.raises(TravelModelError, match="not found"):
+        travel_model(settings, TravelParams(), cache_dir=tmp_path)
 
 
 def test_unreadable_map_file_is_a_travel_model_error(tmp_path):
     bad = tmp_path / "broken.osm"
     bad.write_text("<osm><node id='1' lat='x'")
     with pytest.raises(TravelModelError, match="cannot read OSM XML file"):
-        travel_model_from_options(
-            network="osm", osm_file=bad, params=TravelParams(), cache_dir=tmp_path
+        travel_model(
+            NetworkSettings(network="osm", osm_file=str(bad)), TravelParams(), cache_dir=tmp_path
         )
 
 
 @needs_rutland
-def test_travel_model_from_options_builds_both_models(rutland, cache_dir):
+def test_travel_model_builds_both_models(rutland, cache_dir):
     params = TravelParams(dwell_min=3.0)
-    assert isinstance(travel_model_from_options(network="crow-fly", params=params), CrowFlyModel)
-    osm = travel_model_from_options(
-        network="osm", osm_file=RUTLAND, params=params, cache_dir=cache_dir, peak_factor=1.1
-    )
+    assert isinstance(travel_model(NetworkSettings(), params), CrowFlyModel)
+    settings = NetworkSettings(network="osm", osm_file=str(RUTLAND), peak_factor=1.1)
+    osm = travel_model(settings, params, cache_dir=cache_dir)
     assert osm.name == "osm" and osm.dwell_min == 3.0
     described = osm.describe()
     assert described["backend"] == "osm" and described["peak_factor"] == 1.1

@@ -1,7 +1,8 @@
 """The compare report: report.html and routes.geojson, checked against the compare folder.
 
-The compare folder is built by tests/_compare_fixture.py (real solves of the tiny fixture in
-the agreed layout); every figure is checked against comparison.json and the run files.
+The compare folder is a real ``sen-transport compare`` of shipped scenarios on the tiny data
+(the session fixture ``compare_dir`` in conftest.py); every figure is checked against
+comparison.json and the run files.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._compare_fixture import make_compare_dir
+from tests.conftest import COMPARED
 from transport.data.validate import read_dataset
 from transport.errors import InputError
 from transport.model import Dataset
@@ -28,14 +29,6 @@ from transport.report.geometry import PALETTE, home_grid, to_grid
 from transport.report.html import money
 
 TINY = Path(__file__).parent / "data" / "tiny"
-PTB = {"optimal": (2, 3000.0, 1000.0, 5000.0)}
-
-
-@pytest.fixture(scope="module")
-def compare_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = make_compare_dir(tmp_path_factory.mktemp("compare"), TINY, ptb=PTB)
-    write_report(out, data_dir=TINY)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +110,7 @@ def test_no_pupil_id_anywhere(compare_dir: Path, html: str) -> None:
     outputs = {"report.html": html}
     for path in compare_dir.glob("scenarios/*/routes.geojson"):
         outputs[str(path)] = path.read_text(encoding="utf-8")
-    assert len(outputs) == 4
+    assert len(outputs) == 1 + len(COMPARED)
     for pid in pupil_ids():
         for name, text in outputs.items():
             assert not re.search(rf"\b{re.escape(pid)}\b", text), f"{pid} found in {name}"
@@ -317,47 +310,75 @@ def test_chart_helpers() -> None:
         assert len(ticks) <= 12
 
 
-SCENARIOS = Path(__file__).parents[1] / "scenarios"
-
-
-def test_report_of_a_real_comparison(tmp_path: Path) -> None:
-    """The compare engine's own folder (shipped scenarios on tiny) renders, figures intact."""
-    from click.testing import CliRunner
-
-    from transport.cli.main import cli
-
-    files = [SCENARIOS / f"{n}.toml" for n in ("nearest-suitable", "ptb-trial", "baseline")]
-    out = tmp_path / "out"
-    result = CliRunner().invoke(
-        cli,
-        ["compare", *map(str, files), "--data", str(TINY), "--out", str(out)]
-        + ["--time-limit", "2", "--workers", "1", "--draws", "50", "--quiet"],
-    )
-    assert result.exit_code == 0, result.output
-    assert (out / "report.html").exists()  # the CLI's report hook wrote it
-    doc = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
-    assert [s["scenario"] for s in doc["scenarios"]] == [
-        "baseline",
-        "nearest-suitable",
-        "ptb-trial",
-    ]
-    html = (out / "report.html").read_text(encoding="utf-8")
-    page = _Page()
-    page.feed(html)
-    assert page.external == [] and len(page.maps) == 3
-    by_label = {r[0]: r[1:] for r in page.table[1:] if len(r) == 4}
-    assert by_label["Total cost"] == [money(s["annual_total_cost"]) for s in doc["scenarios"]]
-    ptb = doc["scenarios"][2]
+def test_report_of_a_real_comparison(compare_dir: Path, meta: dict, page: _Page) -> None:
+    """The command line's report hook wrote report.html; its figures are comparison.json's."""
+    assert [s["scenario"] for s in meta["scenarios"]] == list(COMPARED)  # baseline first
+    assert page.external == [] and len(page.maps) == len(COMPARED)
+    width = len(COMPARED) + 1
+    by_label = {r[0]: r[1:] for r in page.table[1:] if len(r) == width}
+    assert by_label["Total cost"] == [money(s["annual_total_cost"]) for s in meta["scenarios"]]
+    ptb = next(s for s in meta["scenarios"] if s["scenario"] == "ptb-trial")
     assert ptb["ptb_offers"] > 0
-    assert by_label["PTB saving, 5–95 % range"][2] == (
+    assert by_label["PTB saving, 5–95 % range"][COMPARED.index("ptb-trial")] == (
         f"{money(ptb['ptb_saving_p5'])} to {money(ptb['ptb_saving_p95'])}"
     )
-    for pid in pupil_ids():
-        assert not re.search(rf"\b{pid}\b", html)
-    for s in doc["scenarios"]:
-        geo = json.loads((out / s["run_dir"] / "routes.geojson").read_text(encoding="utf-8"))
+    for s in meta["scenarios"]:
+        geo = json.loads((compare_dir / s["run_dir"] / "routes.geojson").read_text("utf-8"))
         lines = [f for f in geo["features"] if f["properties"]["kind"] == "route"]
         assert len(lines) == s["routes"]
         assert sum(f["properties"]["annual_cost"] for f in lines) == pytest.approx(
             s["annual_transport_cost"], abs=0.05
         )
+
+
+def test_geopackage_holds_routes_schools_and_home_squares(compare_dir: Path, meta: dict) -> None:
+    """routes.gpkg (for QGIS): three layers in British National Grid metres, the same routes as
+    routes.csv, every school, and home squares that count every pupil at most once, never a
+    square under the privacy threshold, never a home or a pupil id."""
+    gpd = pytest.importorskip("geopandas")
+    import pyogrio
+
+    data = read_dataset(TINY)
+    homes = to_grid([p.lat for p in data.pupils], [p.lon for p in data.pupils])
+    ids = pupil_ids()
+    for sc in meta["scenarios"]:
+        path = compare_dir / sc["run_dir"] / "routes.gpkg"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        layers = {name for name, _ in pyogrio.list_layers(path)}
+        assert layers == {"routes", "schools", "home_squares"}
+        routes = gpd.read_file(path, layer="routes")
+        schools = gpd.read_file(path, layer="schools")
+        squares = gpd.read_file(path, layer="home_squares")
+        for frame in (routes, schools, squares):
+            assert frame.crs.to_epsg() == 27700
+        with open(compare_dir / sc["run_dir"] / "routes.csv", encoding="utf-8") as fh:
+            written = {r["route_id"]: r for r in csv.DictReader(fh)}
+        assert set(routes["route_id"]) == set(written)
+        for _, r in routes.iterrows():
+            assert r["annual_cost"] == pytest.approx(float(written[r["route_id"]]["annual_cost"]))
+            assert r["pupils"] == len(written[r["route_id"]]["pupils"].split(";"))
+        assert sorted(schools["school_id"]) == sorted(s.school_id for s in data.schools)
+        assert (squares["pupils"] >= PrivacyOptions().min_pupils).all()  # tiny: none shown
+        assert squares["pupils"].sum() <= len(data.pupils)
+        vertices = [xy for line in routes.geometry for xy in line.coords]
+        for hx, hy in homes:  # no vertex at a home: each is a square's centre or a school
+            assert all(abs(hx - x) > 1.0 or abs(hy - y) > 1.0 for x, y in vertices[:-1])
+        raw = path.read_bytes()
+        assert not any(re.search(rf"\b{re.escape(pid)}\b".encode(), raw) for pid in ids)
+
+
+def test_geopackage_home_squares_count_every_pupil_once(tmp_path: Path) -> None:
+    gpd = pytest.importorskip("geopandas")
+    from transport.report.gpkg import write_geopackage
+
+    data = _crowd(400, seed=3)
+    grid = home_grid(data, options=PrivacyOptions())
+    path = write_geopackage(tmp_path / "routes.gpkg", [], [], grid)
+    squares = gpd.read_file(path, layer="home_squares")
+    assert len(squares) == len(grid.cells) > 0
+    assert squares["pupils"].sum() + grid.suppressed == len(data.pupils)
+    assert (squares["pupils"] >= 5).all() and set(squares["size_m"]) <= {1000, 5000}
+    areas = dict(zip(squares["size_m"], squares.geometry.area, strict=False))
+    for size, area in areas.items():  # true squares in British National Grid metres
+        assert area == pytest.approx(size * size, rel=1e-5)  # corners kept to 6 decimals
+    assert len(gpd.read_file(path, layer="routes")) == 0

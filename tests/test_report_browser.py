@@ -17,8 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests._compare_fixture import make_compare_dir
-from transport.report import write_report
+from tests.conftest import COMPARED
 from transport.report.maps import TILE_HOSTS
 
 TINY = Path(__file__).parent / "data" / "tiny"
@@ -41,11 +40,9 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = make_compare_dir(
-        tmp_path_factory.mktemp("compare"), TINY, ptb={"optimal": (2, 3000.0, 1000.0, 5000.0)}
-    )
-    return write_report(out, data_dir=TINY)
+def report(compare_dir: Path) -> Path:
+    """report.html of a real compare of the tiny data (conftest.py's ``compare_dir``)."""
+    return compare_dir / "report.html"
 
 
 @pytest.fixture(scope="module")
@@ -115,12 +112,13 @@ def test_table_and_maps_are_present(loaded: webdriver.Chrome, report: Path) -> N
     table = loaded.find_element("id", "comparison-table")
     assert table.is_displayed()
     headers = [h.text for h in table.find_elements("css selector", "thead th")]
-    assert [h.split()[0] for h in headers[1:]] == ["baseline", "nearest-suitable", "optimal"]
+    assert [h.split()[0] for h in headers[1:]] == list(COMPARED)
     assert len(table.find_elements("css selector", "tbody tr")) > 20
 
     maps = loaded.find_elements("css selector", ".map.leaflet-container")
-    assert len(maps) == 3
-    assert loaded.find_element("tag name", "body").get_attribute("data-maps-drawn") == "3"
+    assert len(maps) == len(COMPARED)
+    drawn = loaded.find_element("tag name", "body").get_attribute("data-maps-drawn")
+    assert drawn == str(len(COMPARED))
     first = maps[0]
     assert first.size["height"] > 300
     # routes and school markers are SVG paths; the tile layer is there (offline: no images)

@@ -21,6 +21,7 @@ from transport.jobs import solve_job
 from transport.model import Parameters, VehicleType
 from transport.placement import place_pupils
 from transport.routing import RoutingOptions, plan_routes, route_cost
+from transport.scenario import Scenario
 
 SCHOOL = {"lat": 51.20, "lon": 0.90}
 VEHICLES = [
@@ -102,7 +103,7 @@ def write_data(folder: Path, pupils, *, schools=None, vehicles=VEHICLES, pairs=(
 
 def solve(tmp_path: Path, data_dir: Path, options: RoutingOptions = FAST) -> tuple[dict, Path]:
     out = tmp_path / "run"
-    summary = solve_job(data_dir, out, policy="keep", options=options)
+    summary = solve_job(data_dir, out, scenario=Scenario(routing=options)).to_dict()
     violations = check_run(out, data_dir)
     assert violations == [], violations
     return summary, out

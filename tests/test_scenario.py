@@ -144,3 +144,57 @@ def test_bad_compare_keys_are_named(text, named):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(text, source="bad.toml")
     assert named in str(err.value) and "bad.toml" in str(err.value)
+
+
+# -------------------------------------------------------------------------------------------
+# Overrides: what command-line options do, in one place
+
+
+def test_overrides_replace_keys_and_keep_the_rest():
+    s = parse_scenario("[routing]\nseed = 9\ntime_limit_s = 5\n[travel]\ncircuity = 1.5\n")
+    o = s.with_overrides(
+        {"routing.seed": 4, "travel.speed_mph": 30.0, "budgets.districts": ["Ashford"]}
+    )
+    assert (o.routing.seed, o.routing.time_limit_s) == (4, 5)
+    assert (o.travel.circuity, o.travel.speed_mph) == (1.5, 30.0)
+    assert o.budgets.districts == ("Ashford",)
+    assert s.with_overrides({"routing.seed": None}) == s  # None: not given
+
+
+def test_overrides_of_the_network_replace_the_map():
+    roads = Scenario().with_overrides(
+        {"travel.network": "osm", "travel.graphml": "kent.graphml", "travel.peak_factor": 1.2}
+    )
+    other_map = roads.with_overrides({"travel.osm_file": "kent.osm.bz2"})
+    assert (other_map.network.osm_file, other_map.network.graphml) == ("kent.osm.bz2", None)
+    assert other_map.network.peak_factor == 1.2
+    flat = roads.with_overrides({"travel.network": "crow-fly"})
+    assert flat.network == Scenario().network
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"routing.time_limit_s": 0}, "routing.time_limit_s must be positive"),
+        ({"travel.circuity": 0.2}, "travel.circuity must be between 1 and 3"),
+        ({"travel.osm_file": "a.osm"}, 'travel.osm_file needs travel.network = "osm"'),
+        ({"budgets.rule": "fair"}, "budgets.rule must be one of"),
+        ({"routing.speed": 1}, "unknown setting routing.speed"),
+        ({"capacity.add": 1}, "unknown setting capacity.add"),
+    ],
+)
+def test_bad_overrides_are_parameter_errors_naming_the_key(overrides, named):
+    from transport.errors import ParameterError
+
+    with pytest.raises(ParameterError) as err:
+        Scenario().with_overrides(overrides)
+    assert named in str(err.value)
+
+
+def test_one_routing_settings_class():
+    from transport.routing import RoutingOptions
+    from transport.scenario import RoutingSettings
+
+    assert RoutingOptions is RoutingSettings
+    s = parse_scenario("[routing]\nmixed_school_radius_miles = 5.0\nworkers = 2\n")
+    assert s.routing.to_dict()["workers_used"] == 2

@@ -1,4 +1,12 @@
-"""Prices: the data's unit costs (2013) or today's, as multipliers of the data's own.
+"""Costing: the rate card, the cost of a route, and prices of 2013 or today.
+
+The contract's annual cost of a route is defined here and nowhere else
+(:func:`route_cost`): ``school_days × (day_rate + per_mile × 2 × route_miles + pa_day_rate if
+has_pa)``; the factor 2 stands for the afternoon run, planned as the mirror of the morning.
+:func:`route_rate` splits it into a fixed part and a part per route mile (the rate card the
+routing solvers price in pence).
+
+Prices: the data's unit costs (2013) or today's, as multipliers of the data's own.
 
 The embedded data and the contract price everything at 2013 rates (the strategy's own year).
 A scenario's ``[prices] basis = "today"`` multiplies them by two factors:
@@ -31,7 +39,47 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from transport.model import CostParams, Dataset, Parameters, Route
+from transport.model import CostParams, Dataset, Parameters, Route, VehicleType
+
+
+def route_cost(vehicle: VehicleType, route_miles: Any, has_pa: bool, params: Parameters) -> Any:
+    """The contract's annual cost of a route, in £ (unrounded).
+
+    ``school_days × (day_rate + per_mile × 2 × route_miles + pa_day_rate if has_pa)``.
+    ``route_miles`` may be a number or a numpy array (then so is the cost).
+
+    Examples
+    --------
+    >>> taxi = VehicleType("taxi", 4, 0, 38.0, 0.95, None)
+    >>> round(route_cost(taxi, 10.0, False, Parameters()), 2)
+    10830.0
+    """
+    cost = params.cost
+    day = vehicle.day_rate + vehicle.per_mile * 2.0 * route_miles
+    if has_pa:
+        day += cost.pa_day_rate
+    return cost.school_days * day
+
+
+@dataclass(frozen=True)
+class RouteRate:
+    """The rate card of one vehicle type, with or without a PA, in £ a year.
+
+    ``fixed + per_route_mile × route_miles`` is :func:`route_cost` (to rounding).
+    """
+
+    vehicle_type: str
+    has_pa: bool
+    fixed: float
+    per_route_mile: float
+
+
+def route_rate(vehicle: VehicleType, has_pa: bool, params: Parameters) -> RouteRate:
+    """The annual fixed cost (vehicle and PA day rates) and cost per one-way route mile."""
+    days = params.cost.school_days
+    day = vehicle.day_rate + (params.cost.pa_day_rate if has_pa else 0.0)
+    return RouteRate(vehicle.vehicle_type, has_pa, days * day, days * 2.0 * vehicle.per_mile)
+
 
 KENT_2013_COST_PER_PUPIL = 4_250.0
 """£17m a year for 4,000+ SEN pupils (Kent SEND Strategy 2013; ../shared/domain.md)."""
@@ -111,11 +159,8 @@ def reprice_params(params: Parameters, factors: PriceFactors) -> Parameters:
 def reprice_routes(routes: Sequence[Route], data: Dataset, params: Parameters) -> tuple[Route, ...]:
     """Each route's annual cost recomputed (to the penny) from ``data``'s vehicle rates.
 
-    ``data`` and ``params`` are the re-priced ones; the cost is the contract's
-    ``school_days × (day_rate + per_mile × 2 × route_miles + pa_day_rate if has_pa)``.
+    ``data`` and ``params`` are the re-priced ones; the cost is :func:`route_cost`.
     """
-    from transport.routing import route_cost
-
     vehicles = {v.vehicle_type: v for v in data.vehicles}
     return tuple(
         replace(

@@ -8,9 +8,9 @@ empty cohort.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
+from transport.data.districts import DISTRICT_ALIASES, district_key
 from transport.errors import ScenarioError
 
 TRIAL = ("Ashford", "Folkestone and Hythe")
@@ -21,13 +21,8 @@ COUNTYWIDE = "*"
 
 COHORTS = {"trial": TRIAL, "countywide": (COUNTYWIDE,)}
 
-ALIASES = {"shepway": "folkestone and hythe"}
-
-
-def _key(name: str) -> str:
-    text = name.strip().lower().replace("&", " and ")
-    text = re.sub(r"\s+", " ", text).strip()
-    return ALIASES.get(text, text)
+ALIASES = DISTRICT_ALIASES
+_key = district_key
 
 
 def resolve_districts(names: Sequence[str], known: Iterable[str]) -> tuple[str, ...] | None:

@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from transport.budgets.assess import BudgetRow, CohortAssessment
-from transport.runs.write import FILE_MODE, _replace_dir, write_run
+from transport.formatting import money, percent
+from transport.runs.write import write_run
 
 BUDGET_COLUMNS = (
     "pupil_id",
@@ -115,40 +113,24 @@ def write_budget_run(
     out_dir: str | Path, *, summary: dict[str, Any], rows: list[BudgetRow]
 ) -> Path:
     """Write budgets.csv, the one-page summaries and summary.json as one run folder, atomically."""
-    target = Path(out_dir).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.stage-", dir=target.parent))
-    stage.rmdir()
-    try:
-        write_run(
-            stage,
-            summary=json_safe(summary),
-            extra={"budgets.csv": (BUDGET_COLUMNS, budget_rows(rows))},
-        )
-        for name, text in (
-            (SUMMARY_MD, render_markdown(summary)),
-            (SUMMARY_HTML, render_html(summary)),
-        ):
-            fd = os.open(stage / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-            with open(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        _replace_dir(stage, target)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    return target
+    return write_run(
+        out_dir,
+        summary=json_safe(summary),
+        extra={"budgets.csv": (BUDGET_COLUMNS, budget_rows(rows))},
+        texts={SUMMARY_MD: render_markdown(summary), SUMMARY_HTML: render_html(summary)},
+        kind="budgets",
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The one-page summary: rows computed once, rendered as Markdown and as HTML
 
 
-def _money(x: float | None) -> str:
-    return "—" if x is None else f"£{x:,.0f}"
+_money = money
 
 
 def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.0%}" if x in (0.0, 1.0) else f"{x:.1%}"
+    return percent(x, decimals=0 if x in (0.0, 1.0) else 1)
 
 
 def _needs(t: dict[str, Any], offers: dict[str, Any]) -> tuple[str, str, str]:

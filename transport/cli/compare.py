@@ -9,43 +9,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from transport.cli.common import data_option, domain_errors, network_options, travel_options
+from transport.cli import options as opt
+from transport.cli.common import domain_errors
 from transport.cli.render import console
-from transport.routing import BACKENDS
+from transport.formatting import money_compact, percent
 
-
-def _network(
-    network: str,
-    osm_file: Path | None,
-    osm_place: str | None,
-    graphml: Path | None,
-    peak_factor: float,
-) -> Any:
-    """The network settings given on the command line, or ``None`` (each scenario's own)."""
-    from transport.scenario import NetworkSettings
-
-    if network == "crow-fly" and not (osm_file or osm_place or graphml) and peak_factor == 1.0:
-        return None
-    return NetworkSettings(
-        network=network,
-        osm_file=str(osm_file) if osm_file else None,
-        osm_place=osm_place,
-        graphml=str(graphml) if graphml else None,
-        peak_factor=peak_factor,
-    )
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%".replace("-", "−")
-
-
-def _money(x: float | None) -> str:
-    """£ compactly: millions with 2 decimals from £1m, whole pounds below; minus sign first."""
-    if x is None:
-        return "—"
-    sign = "−" if x < 0 else ""
-    x = abs(x)
-    return f"{sign}£{x / 1e6:,.2f}m" if x >= 1e6 else f"{sign}£{x:,.0f}"
+_pct = percent
+_money = money_compact
 
 
 MEASURES: list[tuple[str, Any]] = [
@@ -129,11 +99,11 @@ def print_comparison(doc: dict[str, Any], out_dir: Path) -> None:
 
 
 def _write_report(out_dir: Path, data_dir: Path) -> None:
-    """Render report.html and each scenario's routes.geojson from the compare folder."""
+    """Render report.html and each scenario's routes.geojson from the compare folder (its
+    temporary folder, before it takes its place)."""
     from transport.report import write_report
 
-    path = write_report(out_dir, data_dir=data_dir)
-    console.print(f"Wrote {path}")
+    write_report(out_dir, data_dir=data_dir)
 
 
 @click.command()
@@ -144,48 +114,31 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
 )
-@data_option
+@opt.data_option
+@opt.districts_file_option
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Comparison folder to write (each scenario's folder in it is replaced atomically).",
+    help="Comparison folder to write (new, empty or one compare wrote; replaced whole when done).",
 )
-@click.option("--time-limit", type=float, default=None, help="Routing seconds per scenario.")
-@click.option("--seed", type=click.IntRange(0), default=None, help="Routing seed, every scenario.")
-@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Routing solver.")
-@click.option("--workers", type=click.IntRange(0), default=None, help="Worker processes.")
-@click.option(
-    "--draws", type=click.IntRange(1, 1_000_000), default=None, help="Budget uptake draws."
-)
+@opt.apply(*opt.ROUTING, opt.DRAWS)
 @click.option(
     "--no-cache", is_flag=True, help="Recompute every stage (nothing read from or added to cache)."
 )
 @click.option("--no-report", is_flag=True, help="Do not write report.html.")
-@travel_options
-@network_options
-@click.option("--quiet", is_flag=True, help="No progress messages.")
+@opt.apply(*opt.TRAVEL)
+@opt.network_options
+@opt.quiet_option
 @domain_errors
 def compare(
     scenario_files: tuple[Path, ...],
     data_dir: Path,
+    districts_file: Path | None,
     out_dir: Path,
-    time_limit: float | None,
-    seed: int | None,
-    backend: str | None,
-    workers: int | None,
-    draws: int | None,
     no_cache: bool,
     no_report: bool,
-    circuity: float | None,
-    speed_mph: float | None,
-    dwell_min: float | None,
-    network: str,
-    osm_file: Path | None,
-    osm_place: str | None,
-    graphml: Path | None,
-    peak_factor: float,
     cache_dir: Path | None,
     quiet: bool,
 ) -> None:
@@ -195,9 +148,10 @@ def compare(
     placed, routed, priced and (when its [budgets] table says offer = true) given budget
     offers; placements, routes and budgets whose inputs did not change are re-used from the
     cache (OUT/cache, or CACHE_DIR/compare with --cache-dir, which also holds road graphs).
-    Options given here override every scenario's own; --network osm with a map replaces
-    their [travel] network. Writes OUT/comparison.csv, OUT/comparison.json,
-    OUT/scenarios/NAME/ (a solve run folder each) and the table below; totals only.
+    Options given here override every scenario's own setting of the same key (--network osm
+    with a map replaces their [travel] network). Writes OUT/comparison.csv,
+    OUT/comparison.json, OUT/scenarios/NAME/ (a solve run folder each), OUT/report.html with
+    each scenario's routes.geojson and routes.gpkg, and the table below; totals only.
 
     \b
     Example:
@@ -205,30 +159,21 @@ def compare(
       sen-transport compare scenarios/baseline.toml scenarios/ptb-trial.toml \\
           --data data/kent --out runs/ptb --time-limit 60
     """
-    from transport.compare import CompareOptions, compare_scenarios
+    from transport.compare import compare_scenarios
 
-    options = CompareOptions(
-        time_limit_s=time_limit,
-        seed=seed,
-        workers=workers,
-        backend=backend,
-        draws=draws,
-        circuity=circuity,
-        speed_mph=speed_mph,
-        dwell_min=dwell_min,
-        network=_network(network, osm_file, osm_place, graphml, peak_factor),
-        graph_cache_dir=cache_dir,
-    )
     err = Console(stderr=True, highlight=False)
     doc = compare_scenarios(
         scenario_files,
         data_dir,
         out_dir,
-        options=options,
+        overrides=opt.given_overrides(),
         cache_dir=cache_dir / "compare" if cache_dir is not None else None,
+        graph_cache_dir=cache_dir,
         use_cache=not no_cache,
+        districts_file=districts_file,
         progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
+        finish=None if no_report else (lambda folder: _write_report(folder, data_dir)),
     )
     print_comparison(doc, out_dir)
     if not no_report:
-        _write_report(out_dir, data_dir)
+        console.print(f"Wrote {out_dir / 'report.html'}")

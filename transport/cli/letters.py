@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from transport.cli.common import data_option, domain_errors
+from transport.cli.common import domain_errors
+from transport.cli.options import data_option
 
 
 def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:

@@ -11,7 +11,13 @@ import sys
 import click
 
 from transport.cli.budgets import budgets
-from transport.cli.common import install_signal_handlers, run_command
+from transport.cli.common import (
+    DEBUG_ENV,
+    Group,
+    install_signal_handlers,
+    private_by_default,
+    run_command,
+)
 from transport.cli.compare import compare
 from transport.cli.data import data
 from transport.cli.graph import graph
@@ -19,12 +25,26 @@ from transport.cli.history import diff
 from transport.cli.letters import letters
 from transport.cli.place import place
 from transport.cli.sheets import sheets
+from transport.cli.site import site
+from transport.cli.solve import solve
+from transport.cli.tender import award, impact, tender
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=Group,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(package_name="sen-transport")
-def cli() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1).",
+)
+def cli(debug: bool) -> None:
     """Plan SEN home-to-school transport and price personal transport budgets.
+
+    Bad input (data, scenario files, option values) is reported in one message with exit
+    status 2; an internal error in one line with exit status 1 (--debug shows its traceback).
 
     \b
     Typical use:
@@ -40,19 +60,18 @@ cli.add_command(diff)
 cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
+cli.add_command(solve)
+cli.add_command(tender)
+cli.add_command(award)
+cli.add_command(impact)
+cli.add_command(site)
 cli.add_command(letters)
-
-try:  # commands of later stages register themselves here when their module exists
-    from transport.cli.solve import solve
-
-    cli.add_command(solve)
-except ImportError:  # pragma: no cover - only while a stage is absent
-    pass
 
 
 def main() -> None:
     """Console entry point."""
     install_signal_handlers()
+    private_by_default()
     sys.exit(run_command(cli))
 
 

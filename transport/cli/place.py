@@ -6,68 +6,33 @@ from pathlib import Path
 
 import click
 
-from transport.cli.common import (
-    data_option,
-    domain_errors,
-    network_options,
-    out_option,
-    travel_options,
-    verbose_ids_option,
-)
+from transport.cli import options as opt
+from transport.cli.common import domain_errors
 from transport.cli.render import print_placement
 from transport.jobs import place_job
-from transport.model import CostParams, Parameters, TravelParams
-from transport.placement import POLICIES
-from transport.travel.network import travel_model_from_options
+from transport.scenario import PlacementSettings, Scenario
 
-
-def parameters_from_options(
-    circuity: float | None, speed_mph: float | None, dwell_min: float | None, **cost: float | None
-) -> Parameters:
-    """Parameters with the defaults, overridden by whichever options were given."""
-    travel = {
-        k: v
-        for k, v in (("circuity", circuity), ("speed_mph", speed_mph), ("dwell_min", dwell_min))
-        if v is not None
-    }
-    money = {k: v for k, v in cost.items() if v is not None}
-    return Parameters(travel=TravelParams(**travel), cost=CostParams(**money))  # type: ignore[arg-type]
+PLACE_DEFAULTS = Scenario(placement=PlacementSettings(policy="nearest-with-capacity"))
+"""place's own defaults: current practice, not the scenario default ``keep``."""
 
 
 @click.command()
-@click.option(
-    "--policy",
-    type=click.Choice(POLICIES),
-    default="nearest-with-capacity",
-    show_default=True,
-    help="Placement policy.",
-)
-@data_option
-@out_option
-@travel_options
-@network_options
-@click.option(
-    "--est-cost-per-pupil-mile",
-    type=float,
-    default=None,
-    help="£ per pupil-mile the optimal policy assumes [1.25].",
-)
-@verbose_ids_option
+@opt.POLICY.with_default_text("nearest-with-capacity")
+@opt.data_option
+@opt.districts_file_option
+@opt.out_option
+@opt.scenario_option
+@opt.apply(*opt.TRAVEL)
+@opt.network_options
+@opt.EST_COST_PER_PUPIL_MILE
+@opt.verbose_ids_option
 @domain_errors
 def place(
-    policy: str,
     data_dir: Path,
+    districts_file: Path | None,
     out_dir: Path,
-    circuity: float | None,
-    speed_mph: float | None,
-    dwell_min: float | None,
-    network: str,
-    osm_file: Path | None,
-    osm_place: str | None,
-    graphml: Path | None,
-    peak_factor: float,
+    scenario_file: Path | None,
     cache_dir: Path | None,
-    est_cost_per_pupil_mile: float | None,
     verbose_ids: bool,
 ) -> None:
     """Place pupils at schools under a policy and write placements.csv and summary.json.
@@ -79,17 +44,8 @@ def place(
       sen-transport place --policy nearest-suitable --data data/kent --out runs/ns
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
-    params = parameters_from_options(
-        circuity, speed_mph, dwell_min, est_cost_per_pupil_mile=est_cost_per_pupil_mile
+    scenario = opt.scenario_with_overrides(scenario_file, base=PLACE_DEFAULTS)
+    summary = place_job(
+        data_dir, out_dir, scenario=scenario, cache_dir=cache_dir, districts_file=districts_file
     )
-    travel = travel_model_from_options(
-        network=network,
-        osm_file=osm_file,
-        osm_place=osm_place,
-        graphml=graphml,
-        params=params.travel,
-        cache_dir=cache_dir,
-        peak_factor=peak_factor,
-    )
-    summary = place_job(data_dir, out_dir, policy=policy, params=params, travel=travel)
     print_placement(summary, out_dir, verbose_ids=verbose_ids)

@@ -6,21 +6,26 @@ counts, reasons and totals only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
+from transport import formatting
+
+if TYPE_CHECKING:
+    from transport.pipeline import RunSummary
+
 console = Console(highlight=False)
 
 
-def money(value: float | None) -> str:
-    return "—" if value is None else f"£{value:,.0f}"
+money = formatting.money
 
 
 def print_left_out(
-    what: str, ids: list[str], reasons: dict[str, str], *, verbose_ids: bool
+    what: str, ids: list[str], reasons: Mapping[str, str], *, verbose_ids: bool
 ) -> None:
     """Pupils left unplaced or unrouted: a count per reason, their ids only when asked."""
     if not ids:
@@ -39,9 +44,9 @@ def print_left_out(
         console.print("  (ids in summary.json, or on the terminal with --verbose-ids)")
 
 
-def print_placement(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = False) -> None:
-    totals = summary["placement"]
-    table = Table(title=f"Placement: {summary['policy']}", show_header=True)
+def print_placement(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False) -> None:
+    totals = summary.placement
+    table = Table(title=f"Placement: {summary.policy}", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
@@ -63,15 +68,10 @@ def print_placement(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    if summary.get("shortfall_by_need"):
-        need_rows = ", ".join(f"{k} {v}" for k, v in summary["shortfall_by_need"].items())
+    if summary.shortfall_by_need:
+        need_rows = ", ".join(f"{k} {v}" for k, v in summary.shortfall_by_need.items())
         console.print(f"Places missing by need: {need_rows} (by school: shortfall.csv)")
-    print_left_out(
-        "placed",
-        summary["unplaced"],
-        summary.get("unplaced_reasons") or {},
-        verbose_ids=verbose_ids,
-    )
+    print_left_out("placed", list(summary.unplaced), summary.unplaced, verbose_ids=verbose_ids)
     console.print(f"Wrote {out_dir}")
 
 
@@ -80,7 +80,7 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
     table = Table(title="Changes between the two runs")
     table.add_column("change")
     table.add_column("pupils", justify="right")
-    for kind in ("school", "route", "vehicle", "pickup", "added", "removed"):
+    for kind in ("school", "route", "vehicle", "pa", "pickup", "added", "removed"):
         table.add_row(kind, f"{counts.get(kind, 0):,}")
     console.print(table)
     console.print(f"{result.pupils_affected():,} of {result.pupils_compared:,} pupils affected")
@@ -91,17 +91,17 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
         console.print(f"Wrote {out_file}")
 
 
-def print_solve(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = False) -> None:
+def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False) -> None:
     """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
-    t = summary["transport"]
-    table = Table(title=f"Routes: {summary['policy']} placement", show_header=True)
+    t = summary.transport
+    table = Table(title=f"Routes: {summary.policy} placement", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
-        ("pupils", f"{summary['pupils']:,}"),
-        ("routed", f"{t['pupils_routed']:,}"),
-        ("unplaced / unrouted", f"{len(summary['unplaced']):,} / {len(summary['unrouted']):,}"),
-        ("routes", f"{summary['routes']:,}"),
+        ("pupils", f"{summary.pupils:,}"),
+        ("routed", f"{summary.pupils_routed:,}"),
+        ("unplaced / unrouted", f"{len(summary.unplaced):,} / {len(summary.unrouted):,}"),
+        ("routes", f"{summary.routes:,}"),
         ("pupils per route (mean)", f"{t['mean_pupils_per_route'] or 0:.2f}"),
         ("solo routes", f"{t['solo_routes']:,}"),
         ("passenger assistants", f"{t['passenger_assistants']:,}"),
@@ -111,11 +111,11 @@ def print_solve(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = F
             f"{t['pupils_over_45_min']:,} / {t['pupils_over_75_min']:,}",
         ),
         ("route miles (one way)", f"{t['route_miles']:,.0f}"),
-        ("annual transport cost", money(summary["annual_transport_cost"])),
-        ("cost per pupil routed", money(t["cost_per_pupil"])),
-        ("annual place cost", money(summary["annual_place_cost"])),
+        ("annual transport cost", money(summary.annual_transport_cost)),
+        ("cost per pupil routed", money(summary.cost_per_pupil)),
+        ("annual place cost", money(summary.annual_place_cost)),
     ]
-    mixed = (summary.get("routing") or {}).get("mixed_school")
+    mixed = summary.routing.get("mixed_school")
     if mixed:
         rows.append(
             (
@@ -129,29 +129,18 @@ def print_solve(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = F
     fleet = Table(title="Vehicles by type", show_header=True)
     fleet.add_column("type")
     fleet.add_column("routes", justify="right")
-    for name, count in t["vehicles_by_type"].items():
+    for name, count in summary.vehicles_by_type.items():
         fleet.add_row(name, f"{count:,}")
     console.print(fleet)
     status = ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
-    console.print(f"Schools: {status}; solved in {summary['wall_time_s']:.0f} s")
-    limited = summary.get("time_limit_schools") or []
-    if summary.get("time_limit_reached"):
+    console.print(f"Schools: {status}; solved in {summary.wall_time_s:.0f} s")
+    if summary.time_limit_reached:
         console.print(
-            f"Time limit reached at {len(limited):,} schools: their routes are the best found "
-            "in the time given (time_limit_schools in summary.json)"
+            f"Time limit reached at {len(summary.time_limit_schools):,} schools: their routes "
+            "are the best found in the time given (time_limit_schools in summary.json)"
         )
-    print_left_out(
-        "placed",
-        summary["unplaced"],
-        summary.get("unplaced_reasons") or {},
-        verbose_ids=verbose_ids,
-    )
-    print_left_out(
-        "routed",
-        summary["unrouted"],
-        summary.get("unrouted_reasons") or {},
-        verbose_ids=verbose_ids,
-    )
+    print_left_out("placed", list(summary.unplaced), summary.unplaced, verbose_ids=verbose_ids)
+    print_left_out("routed", list(summary.unrouted), summary.unrouted, verbose_ids=verbose_ids)
     console.print(f"Wrote {out_dir}")
 
 
@@ -181,8 +170,7 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
     def row(label: str, fn: Any) -> None:
         table.add_row(label, *(fn(b) for b in blocks))
 
-    def pct(x: float | None) -> str:
-        return "—" if x is None else f"{x:.1%}"
+    pct = formatting.percent
 
     row("pupils priced", lambda b: f"{b['priced']:,}")
     row("routes they ride", lambda b: f"{b['routes']:,}")

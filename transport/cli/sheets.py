@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from transport.cli.common import data_option, domain_errors
+from transport.cli.common import domain_errors
+from transport.cli.options import data_option
 from transport.cli.render import print_sheets
 from transport.jobs import sheets_job
 

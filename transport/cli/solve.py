@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from transport.cli.common import (
-    data_option,
-    domain_errors,
-    network_options,
-    travel_options,
-    verbose_ids_option,
-)
-from transport.cli.place import parameters_from_options
+from transport.cli import options as opt
+from transport.cli.common import domain_errors
 from transport.cli.render import print_solve
-from transport.errors import ScenarioError
 from transport.jobs import solve_job, solve_nightly_job
-from transport.placement import POLICIES
-from transport.routing import BACKENDS, ProgressEvent, RoutingOptions
+from transport.routing import ProgressEvent
 
 
 def _progress_bar() -> tuple[Any, Any]:
@@ -51,48 +42,10 @@ def _progress_bar() -> tuple[Any, Any]:
     return bar, update
 
 
-def _from_scenario(path: Path) -> dict[str, Any]:
-    """Settings of a scenario file that solve applies (it refuses those it cannot)."""
-    from transport.scenario import load_scenario
-
-    sc = load_scenario(path)
-    if sc.capacity:
-        raise ScenarioError(f"{path.name}: solve does not apply [[capacity]] changes")
-    if sc.prices.basis != "2013":
-        raise ScenarioError(f"{path.name}: solve prices at the data's own rates (basis 2013)")
-    return {
-        "name": sc.name,
-        "params": sc.parameters(),
-        "policy": sc.placement.policy,
-        "scope": sc.placement.scope,
-        "routing": sc.routing,
-        "network": sc.network,
-    }
-
-
-def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
-    """Routing options: the scenario's ``[routing]`` table, overridden by the options given."""
-    base = RoutingOptions()
-    if routing is not None:
-        base = RoutingOptions(
-            backend=routing.backend,
-            time_limit_s=routing.time_limit_s,
-            seed=routing.seed,
-            workers=routing.workers,
-            mixed_school=routing.mixed_school,
-        )
-    return replace(base, **{k: v for k, v in given.items() if v is not None})
-
-
 @click.command()
-@data_option
-@click.option(
-    "--scenario",
-    "scenario_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Scenario TOML (policy, limits, prices, routing); options given here override it.",
-)
+@opt.data_option
+@opt.districts_file_option
+@opt.scenario_option
 @click.option(
     "--out",
     "out_dir",
@@ -107,46 +60,18 @@ def _routing_options(routing: Any, **given: Any) -> RoutingOptions:
     help="Instead of --out: write RUNS_DIR/YYYY-MM-DD (-2, -3… if taken), then point "
     "RUNS_DIR/latest at it.",
 )
-@click.option(
-    "--policy",
-    type=click.Choice(POLICIES),
-    default=None,
-    help="Placement policy [keep].",
-)
-@click.option("--time-limit", type=float, default=None, help="Seconds for the whole plan [120].")
-@click.option("--seed", type=int, default=None, help="Random seed [0].")
-@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Routing solver [auto].")
-@click.option(
-    "--mixed-school",
-    is_flag=True,
-    default=None,
-    help="Let pupils of nearby schools (arrive_by within 15 min) share a vehicle.",
-)
-@click.option("--workers", type=int, default=None, help="Worker processes [one per CPU].")
-@travel_options
-@network_options
+@opt.POLICY
+@opt.apply(*opt.ROUTING, *opt.TRAVEL)
+@opt.network_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@verbose_ids_option
+@opt.verbose_ids_option
 @domain_errors
 def solve(
     data_dir: Path,
+    districts_file: Path | None,
     scenario_file: Path | None,
     out_dir: Path | None,
     runs_dir: Path | None,
-    policy: str | None,
-    time_limit: float | None,
-    seed: int | None,
-    backend: str | None,
-    mixed_school: bool | None,
-    workers: int | None,
-    circuity: float | None,
-    speed_mph: float | None,
-    dwell_min: float | None,
-    network: str,
-    osm_file: Path | None,
-    osm_place: str | None,
-    graphml: Path | None,
-    peak_factor: float,
     cache_dir: Path | None,
     quiet: bool,
     verbose_ids: bool,
@@ -155,57 +80,28 @@ def solve(
 
     Every route keeps the data contract's rules (vehicle seats and wheelchair spaces, a
     passenger assistant where needed, solo pupils alone, incompatible pupils apart, ride
-    limits, arrival by the school's arrive_by). The terminal shows totals and counts only;
-    pupil ids only with --verbose-ids. Give exactly one of --out and --runs-dir.
+    limits, arrival by the school's arrive_by). A --scenario file gives every setting
+    (placement, capacity changes, prices, travel, routing); options given here override it.
+    The terminal shows totals and counts only; pupil ids only with --verbose-ids. Give
+    exactly one of --out and --runs-dir.
 
     \b
     Example:
       sen-transport solve --data data/kent --out runs/tonight --time-limit 300
       sen-transport solve --data data/kent --runs-dir runs   # runs/2026-11-28, runs/latest
     """
-    from transport.travel.network import travel_model_from_options
-
     if (out_dir is None) == (runs_dir is None):
         raise click.UsageError("give exactly one of --out and --runs-dir")
-    sc = _from_scenario(scenario_file) if scenario_file is not None else None
-    params = parameters_from_options(circuity, speed_mph, dwell_min)
-    if sc is not None:
-        given = {"circuity": circuity, "speed_mph": speed_mph, "dwell_min": dwell_min}
-        travel_params = replace(
-            sc["params"].travel, **{k: v for k, v in given.items() if v is not None}
-        )
-        params = replace(sc["params"], travel=travel_params)
-    options = _routing_options(
-        sc["routing"] if sc is not None else None,
-        backend=backend,
-        time_limit_s=time_limit,
-        seed=seed,
-        workers=workers,
-        mixed_school=mixed_school,
-    )
-    net = sc["network"] if sc is not None and network == "crow-fly" else None
-    travel = travel_model_from_options(
-        network=net.network if net else network,
-        osm_file=osm_file or (net.osm_file if net else None),
-        osm_place=osm_place or (net.osm_place if net else None),
-        graphml=graphml or (net.graphml if net else None),
-        params=params.travel,
-        cache_dir=cache_dir,
-        peak_factor=peak_factor if peak_factor != 1.0 or not net else net.peak_factor,
-    )
-    policy = policy or (sc["policy"] if sc else "keep")
-    scope = sc["scope"] if sc else "all"
+    scenario = opt.scenario_with_overrides(scenario_file)
     bar, update = (None, None) if quiet else _progress_bar()
     if bar is not None:
         bar.start()
-    job = {
-        "policy": policy,
-        "scope": scope,
-        "params": params,
-        "travel": travel,
-        "options": options,
+    job: dict[str, Any] = {
+        "scenario": scenario,
+        "unnamed": scenario_file is None,
+        "cache_dir": cache_dir,
+        "districts_file": districts_file,
         "progress": update,
-        "scenario": sc["name"] if sc else None,
     }
     try:
         if runs_dir is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from transport.runs.write import FILE_MODE, write_csv
+from transport.runs.atomic import atomic_open, atomic_write_text
 
 HEAD_COLUMNS = (
     "scenario",
@@ -91,13 +91,12 @@ def write_comparison(
     vehicle_types: Sequence[str],
     data_source: str,
 ) -> dict[str, Any]:
-    """Write comparison.csv and comparison.json (owner-only) and return the JSON document."""
+    """Write comparison.csv and comparison.json (each atomically, owner-only); return the JSON."""
     cols = columns(vehicle_types)
-    write_csv(
-        out_dir / "comparison.csv",
-        cols,
-        [[_cell(c, row.get(c)) for c in cols] for row in rows],
-    )
+    with atomic_open(out_dir / "comparison.csv", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(cols)
+        writer.writerows([[_cell(c, row.get(c)) for c in cols] for row in rows])
     doc = {
         "baseline": rows[0]["scenario"],
         "target": rows[0]["target"],
@@ -109,10 +108,5 @@ def write_comparison(
             for row, extra in zip(rows, extras, strict=True)
         ],
     }
-    path = out_dir / "comparison.json"
-    tmp = path.with_name(".comparison.json.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(out_dir / "comparison.json", json.dumps(doc, indent=2) + "\n")
     return doc

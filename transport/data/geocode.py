@@ -260,7 +260,7 @@ def nearest_postcodes(table: pd.DataFrame, lat: float, lon: float, *, k: int = 1
 
     Ties are broken by the postcode key, so the answer does not depend on the table's order.
     """
-    from transport.travel import great_circle_miles
+    from transport.geo import great_circle_miles
 
     if table.empty:
         return table.iloc[0:0]

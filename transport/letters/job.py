@@ -42,7 +42,7 @@ from transport.letters.content import (
     read_stop_columns,
 )
 from transport.letters.operators import read_route_operators
-from transport.letters.output import check_destination, safe_file_name, staged_folder
+from transport.letters.output import safe_file_name
 from transport.letters.render import (
     Job,
     Template,
@@ -56,7 +56,14 @@ from transport.letters.render import (
 from transport.letters.since import SinceResult, families_to_write
 from transport.model import Dataset
 from transport.runs.sheets import pupil_postcodes
-from transport.runs.write import RunFiles, read_run, write_csv, write_text
+from transport.runs.write import (
+    RunFiles,
+    read_run,
+    write_csv,
+    write_folder,
+    write_text,
+    writes_output,
+)
 
 LETTER_TEMPLATE = "letter.html"
 LETTERS_DIR = "letters"
@@ -105,6 +112,18 @@ def default_workers() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+@writes_output(
+    "out_dir",
+    kind="letters",
+    inputs={
+        "run_dir": "the run folder read",
+        "data_dir": "the data folder",
+        "contacts": "the contacts file",
+        "since": "the previous run",
+        "template": "the template",
+        "operators": "the route operators file",
+    },
+)
 def write_letters(
     run_dir: str | Path,
     data_dir: str | Path,
@@ -128,8 +147,9 @@ def write_letters(
     data_dir
         The data folder the run was solved from.
     out_dir
-        The output folder; replaced whole, atomically, and only when it is empty or was
-        written by ``letters`` (it may not hold or lie inside an input).
+        The output folder; replaced whole, atomically, and only when it is new, empty or a
+        letters folder (:mod:`transport.runs.destination`: never an input, a folder holding or
+        inside one, or a folder the engine did not write).
     contacts
         Families' names and addresses (:mod:`transport.letters.contacts`); without them a letter
         is addressed "To the parent or carer of pupil <id>".
@@ -163,8 +183,6 @@ def write_letters(
     start = time.perf_counter()
     today = today or dt.date.today()
     effective = effective or default_effective_date(today)
-    inputs = [p for p in (run_dir, data_dir, contacts, since, operators, template) if p]
-    out = check_destination(out_dir, stage="letters", inputs=inputs)
     letter_template = load_template(template, default=LETTER_TEMPLATE)
     warnings = check_template(letter_template)
 
@@ -199,10 +217,13 @@ def write_letters(
         for letter in letters
     ]
     pages = [render_page(letter_template, c) for c in contexts]
-    with staged_folder(out) as tmp:
+    result: dict[str, Any] = {}
+
+    def build(tmp: Path) -> None:
         counts = _write_pdfs(tmp, letters, pages, letter_template, workers=workers)
-        write_csv(tmp / LETTERS_CSV, LETTER_COLUMNS, [merge_row(c) for c in contexts])
-        write_csv(tmp / NOT_SENT_CSV, NOT_SENT_COLUMNS, [_not_sent_row(n) for n in missing])
+        write_csv(tmp / LETTERS_CSV, LETTER_COLUMNS, [merge_row(c) for c in contexts], staged=True)
+        missing_rows = [_not_sent_row(n) for n in missing]
+        write_csv(tmp / NOT_SENT_CSV, NOT_SENT_COLUMNS, missing_rows, staged=True)
         summary = letters_summary(
             letters,
             missing,
@@ -221,8 +242,11 @@ def write_letters(
             pages=sum(counts),
             wall_s=time.perf_counter() - start,
         )
-        write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+        write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n", staged=True)
+        result.update(summary)
+
+    write_folder(out_dir, build, kind="letters")
+    return result
 
 
 def _since(

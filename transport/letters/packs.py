@@ -27,7 +27,7 @@ from typing import Any
 
 from transport.errors import InputError, Problem
 from transport.letters.content import StopColumns, read_stop_columns
-from transport.letters.output import check_destination, safe_file_name, staged_folder
+from transport.letters.output import safe_file_name
 from transport.letters.render import (
     Job,
     Template,
@@ -39,7 +39,7 @@ from transport.letters.render import (
 )
 from transport.model import Dataset
 from transport.runs.sheets import PLANNER_COLUMNS, SHEET_COLUMNS, sheet_rows
-from transport.runs.write import RunFiles, write_csv, write_text
+from transport.runs.write import RunFiles, write_csv, write_folder, write_text
 
 PACK_TEMPLATE = "pack.html"
 PACKS_DIR = "packs"
@@ -162,15 +162,17 @@ def write_sheets_with_packs(
     """Write route sheets and crew packs into one folder, all or nothing.
 
     ``sheets`` and ``texts`` are the route sheets' files (as :func:`transport.jobs.sheets_job`
-    makes them); ``summary`` gains ``packs`` (packs per copy). Returns the summary.
+    makes them); ``summary`` gains ``packs`` (packs per copy). The folder is a ``sheets``
+    folder, written by :func:`transport.runs.write.write_folder`. Returns the summary.
     """
-    out = check_destination(out_dir, stage="sheets", inputs=[run_dir, data_dir])
     pack_template = load_template(template, default=PACK_TEMPLATE)
     contexts = pack_contexts(data, run, postcodes=postcodes, stops=read_stop_columns(run_dir))
-    with staged_folder(out) as tmp:
+    result: dict[str, Any] = {}
+
+    def build(tmp: Path) -> None:
         (tmp / PACKS_DIR).mkdir(mode=0o700)
         counts = render_packs(contexts, tmp, template=pack_template, workers=workers)
-        summary = {
+        written = {
             **summary,
             "packs": {
                 "operator": counts.get("operator", 0),
@@ -180,8 +182,16 @@ def write_sheets_with_packs(
             },
         }
         for name, (columns, rows) in sheets.items():
-            write_csv(tmp / name, columns, rows)
+            write_csv(tmp / name, columns, rows, staged=True)
         for name, text in texts.items():
-            write_text(tmp / name, text)
-        write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return summary
+            write_text(tmp / name, text, staged=True)
+        write_text(tmp / "summary.json", json.dumps(written, indent=2) + "\n", staged=True)
+        result.update(written)
+
+    write_folder(
+        out_dir,
+        build,
+        kind="sheets",
+        inputs=[("the run folder read", run_dir), ("the data folder", data_dir)],
+    )
+    return result

@@ -37,10 +37,11 @@ from transport.model import (
     Shortfall,
     Unplaced,
 )
+from transport.scenario import PLACEMENT_POLICIES
 from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
 from transport.units import to_pence
 
-POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
+POLICIES = PLACEMENT_POLICIES
 SCOPES = ("all", "new-entrants")
 FAR_MILES = 20.0
 

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
+from transport.formatting import money_short
+
 GOOD = "#1b7f3b"
 BAD = "#b3261e"
 NEUTRAL = "#1f4e79"
@@ -18,19 +20,6 @@ INK = "#1d2329"
 MUTED = "#5b6570"
 #: Colours of scenarios in the ride-time chart (the baseline first).
 SCENARIO_COLOURS = ("#1d2329", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9")
-
-
-def money_short(value: float) -> str:
-    """£ with a k/m suffix: ``£17.2m``, ``£96.9k``, ``−£850``."""
-    sign = "−" if value < 0 else ""
-    a = abs(value)
-    if a >= 1e6:
-        text = f"£{a / 1e6:.2f}m" if a < 1e7 else f"£{a / 1e6:.1f}m"
-    elif a >= 1e3:
-        text = f"£{a / 1e3:.1f}k" if a < 1e5 else f"£{a / 1e3:.0f}k"
-    else:
-        text = f"£{a:.0f}"
-    return sign + text
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:

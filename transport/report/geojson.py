@@ -10,12 +10,12 @@ vehicle type) suits QGIS's data-defined colour or a categorised style on ``vehic
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from transport.report.geometry import RouteLine, SchoolPoint
+from transport.runs.atomic import atomic_write_text
 
 #: The properties of a route feature, in order (documented in docs/formats.md).
 ROUTE_FIELDS = (
@@ -85,17 +85,7 @@ def write_geojson(path: str | Path, collection: dict[str, Any]) -> Path:
 
 
 def write_private_text(path: str | Path, text: str) -> Path:
-    """Write a text file atomically (temporary file, then rename), mode 0600."""
+    """Write a text file atomically, mode 0600 (:func:`transport.runs.atomic.atomic_write_text`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text)

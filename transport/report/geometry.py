@@ -26,6 +26,9 @@ from functools import lru_cache
 
 from transport.model import Dataset, Route, School, Stop
 
+GRID_CRS = "EPSG:27700"
+"""The British National Grid: homes are counted in its squares."""
+
 #: Colours of vehicle types, in the order of vehicles.csv (colour-blind-safe, Okabe-Ito first).
 PALETTE = (
     "#0072B2",
@@ -121,8 +124,8 @@ def _transformer(to_grid: bool):  # noqa: ANN202 - pyproj type
     from pyproj import Transformer
 
     if to_grid:
-        return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-    return Transformer.from_crs("EPSG:27700", "EPSG:4326", always_xy=True)
+        return Transformer.from_crs("EPSG:4326", GRID_CRS, always_xy=True)
+    return Transformer.from_crs(GRID_CRS, "EPSG:4326", always_xy=True)
 
 
 def to_grid(lats: Sequence[float], lons: Sequence[float]) -> list[tuple[float, float]]:

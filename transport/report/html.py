@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from transport import formatting
 from transport.report import charts
 from transport.report._read import CompareView, ScenarioView, read_compare
 from transport.report.geojson import feature_collection, write_geojson, write_private_text
@@ -23,7 +24,16 @@ from transport.report.geometry import (
     school_points,
     vehicle_colours,
 )
-from transport.report.maps import TILES, asset, map_data, map_head, map_html, map_scripts
+from transport.report.gpkg import write_geopackage
+from transport.report.maps import (
+    TILES,
+    AddedPlaces,
+    asset,
+    map_data,
+    map_head,
+    map_html,
+    map_scripts,
+)
 
 NEED_COLOURS = {
     "ASD": "#0072B2",
@@ -71,7 +81,8 @@ def write_report(
     data_dir: str | Path | None = None,
     options: ReportOptions | None = None,
 ) -> Path:
-    """Write ``report.html`` in a compare folder and ``routes.geojson`` for each scenario.
+    """Write ``report.html`` in a compare folder, and routes.geojson and routes.gpkg (routes,
+    schools and home squares for QGIS) for each scenario.
 
     Parameters
     ----------
@@ -107,7 +118,13 @@ def write_report(
             placed[p.school_id] = placed.get(p.school_id, 0) + 1
         points = school_points(view.data, placed, sc.run.routes)
         write_geojson(sc.folder / "routes.geojson", feature_collection(lines, points, name=sc.name))
-        data = map_data(lines, points, grid, colours=colours, tiles=options.tiles)
+        write_geopackage(sc.folder / "routes.gpkg", lines, points, grid)
+        added = [
+            AddedPlaces(s.lat, s.lon, int(r["places_added"]), s.name, f"need {r.get('need', '')}")
+            for r in sc.capacity
+            if (s := schools.get(r.get("school_id", ""))) is not None
+        ]
+        data = map_data(lines, points, grid, colours=colours, tiles=options.tiles, added=added)
         maps.append(map_html(i, data, title=f"Map of routes, {sc.name}"))
     page = render_page(view, maps, suppressed=grid.suppressed, options=options)
     return write_private_text(view.folder / "report.html", page)
@@ -147,10 +164,7 @@ def _section(anchor: str, title: str, body: str) -> str:
 
 def money(value: Any) -> str:
     """£ with thousands separators and no pence: ``£1,234,567`` (``–`` when blank)."""
-    if value is None or value == "":
-        return "–"
-    v = float(value)
-    return ("−" if v < 0 else "") + f"£{abs(v):,.0f}"
+    return formatting.money(value, blank="–")
 
 
 def _meta(view: CompareView) -> str:
@@ -204,7 +218,7 @@ def _minutes(v: Any) -> str:
 
 
 def _pct(v: Any) -> str:
-    return "–" if v is None or v == "" else f"{float(v):.0%}".replace("-", "−")
+    return formatting.percent(v, decimals=0, blank="–")
 
 
 def _text(v: Any) -> str:

@@ -22,13 +22,13 @@ Examples
 
 from __future__ import annotations
 
-import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from transport.costing import route_cost
+from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
@@ -40,8 +40,8 @@ from transport.model import (
 )
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
-from transport.routing._problem import route_cost
-from transport.routing._solve import BACKENDS, RoutingWarning
+from transport.routing._solve import RoutingWarning
+from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
 __all__ = [
@@ -49,67 +49,15 @@ __all__ = [
     "ProgressEvent",
     "RoutePlan",
     "RoutingOptions",
+    "RoutingSettings",
     "RoutingWarning",
     "plan_routes",
     "route_cost",
 ]
 
-
-@dataclass(frozen=True)
-class RoutingOptions:
-    """How to solve: backend, time budget, seed, worker processes and mixed-school routes.
-
-    Parameters
-    ----------
-    backend
-        ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
-        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pupils are solved exactly
-        whatever the backend.
-    time_limit_s
-        Wall-clock budget for the whole plan, in seconds.
-    seed
-        Random seed; the same seed and time limit give the same plan on the same machine,
-        unless it is so busy that a wall-clock safety stop comes before a search's work limit
-        (``RoutePlan.info["schools_stopped_by_clock"]`` then names those schools).
-    workers
-        Worker processes; 0 means one per CPU.
-    mixed_school
-        Allow a vehicle to take pupils of two nearby schools whose ``arrive_by`` differ by at
-        most 15 minutes (a post-pass that merges routes when that saves money).
-    mixed_school_radius_miles
-        How near (road miles) two schools must be to share a vehicle.
-    """
-
-    backend: str = "auto"
-    time_limit_s: float = 120.0
-    seed: int = 0
-    workers: int = 0
-    mixed_school: bool = False
-    mixed_school_radius_miles: float = 3.0
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
-        if not (isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)):
-            raise ValueError(f"time_limit_s must be a finite number, got {self.time_limit_s!r}")
-        if self.time_limit_s <= 0:
-            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"workers must be a non-negative integer, got {self.workers!r}")
-        if not self.mixed_school_radius_miles > 0:
-            raise ValueError(
-                f"mixed_school_radius_miles must be positive, got {self.mixed_school_radius_miles}"
-            )
-
-    @property
-    def worker_count(self) -> int:
-        """Worker processes actually used."""
-        return self.workers or os.cpu_count() or 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "workers_used": self.worker_count}
+RoutingOptions = RoutingSettings
+"""How to solve (backend, time budget, seed, workers, mixed-school routes): the scenario's
+``[routing]`` settings, :class:`transport.scenario.RoutingSettings` (the same class)."""
 
 
 @dataclass(frozen=True)
@@ -219,6 +167,10 @@ def plan_routes(
         if progress is not None:
             progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
 
+    early = early_pickups(data, placements, longest_ride=params.ride.effective_limit)
+    if early:  # no pickup before midnight: these pupils are left unrouted, with the reason
+        kept = tuple(p for p in placements.placements if p.pupil_id not in early)
+        placements = replace(placements, placements=kept)
     result = run_plan(
         data,
         placements,
@@ -236,7 +188,7 @@ def plan_routes(
     return RoutePlan(
         routes=result.routes,
         stops=result.stops,
-        unrouted=result.unrouted,
+        unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
     )

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from transport.costing import route_cost as route_cost  # the one definition, re-exported
+from transport.costing import route_rate
 from transport.model import Parameters, Pupil, School, VehicleType
 from transport.travel import TravelModel, as_points
 from transport.units import PENCE_PER_POUND, to_centimiles, to_pence, to_seconds
@@ -123,36 +125,15 @@ class SubSolution:
 # Costs and capability
 
 
-def route_cost(vehicle: VehicleType, route_miles: float, has_pa: bool, params: Parameters) -> float:
-    """The contract's annual cost of a route, in £ (unrounded).
-
-    ``school_days × (day_rate + per_mile × 2 × route_miles + pa_day_rate if has_pa)``; the
-    factor 2 stands for the afternoon run, planned as the mirror of the morning.
-
-    Examples
-    --------
-    >>> taxi = VehicleType("taxi", 4, 0, 38.0, 0.95, None)
-    >>> round(route_cost(taxi, 10.0, False, Parameters()), 2)
-    10830.0
-    """
-    cost = params.cost
-    day = vehicle.day_rate + vehicle.per_mile * 2.0 * route_miles
-    if has_pa:
-        day += cost.pa_day_rate
-    return cost.school_days * day
-
-
 def make_variants(vehicles: Sequence[VehicleType], params: Parameters) -> list[Variant]:
     """Every vehicle type with a PA (one seat fewer) and without; copies left at 0."""
-    days = params.cost.school_days
     out: list[Variant] = []
     for k, v in enumerate(vehicles):
-        per_cm = int(round(days * 2.0 * v.per_mile * PENCE_PER_POUND / 100.0))
         for has_pa in (False, True):
             seats = v.seats - (1 if has_pa else 0)
             if seats < 0 or (has_pa and v.seats < 1):
                 continue
-            day = v.day_rate + (params.cost.pa_day_rate if has_pa else 0.0)
+            rate = route_rate(v, has_pa, params)
             out.append(
                 Variant(
                     type_index=k,
@@ -160,8 +141,8 @@ def make_variants(vehicles: Sequence[VehicleType], params: Parameters) -> list[V
                     has_pa=has_pa,
                     seats=seats,
                     wheelchairs=v.wheelchair_spaces,
-                    fixed_pence=int(to_pence(days * day)),
-                    pence_per_cm=per_cm,
+                    fixed_pence=int(to_pence(rate.fixed)),
+                    pence_per_cm=int(round(rate.per_route_mile * PENCE_PER_POUND / 100.0)),
                 )
             )
     return out

@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from transport.costing import route_cost
 from transport.model import Parameters, Pupil, School, VehicleType
 from transport.routing._local import CapLedger, repair
 from transport.routing._problem import (
@@ -125,10 +126,8 @@ def _prepare(
 def _variant_pence(r: _Route, v: Variant, miles: np.ndarray, params: Parameters) -> np.ndarray:
     """Annual cost in pence of routes of these (unrounded) miles in one variant."""
     vehicle = r.vehicles[v.type_index]
-    day = vehicle.day_rate + vehicle.per_mile * 2.0 * np.round(miles, 2)
-    if v.has_pa:
-        day = day + params.cost.pa_day_rate
-    return np.rint(params.cost.school_days * day * 100.0).astype(np.int64)
+    cost = route_cost(vehicle, np.round(miles, 2), v.has_pa, params)
+    return np.rint(cost * 100.0).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------

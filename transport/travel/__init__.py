@@ -1,7 +1,8 @@
 """Travel: road miles and minutes between points, as matrices.
 
 ``crowfly`` is the contract's default model (great-circle miles × circuity); ``network`` is the
-OpenStreetMap road-network backend. Placement and routing see only :class:`TravelModel`.
+OpenStreetMap road-network backend. Placement and routing see only :class:`TravelModel`;
+:func:`travel_model` builds one from a scenario's ``[travel]`` settings.
 """
 
 from transport.travel.crowfly import (
@@ -13,6 +14,7 @@ from transport.travel.crowfly import (
     great_circle_miles,
     straight_line_miles,
 )
+from transport.travel.factory import travel_model
 
 __all__ = [
     "EARTH_RADIUS_MILES",
@@ -22,4 +24,5 @@ __all__ = [
     "as_points",
     "great_circle_miles",
     "straight_line_miles",
+    "travel_model",
 ]

@@ -15,9 +15,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from transport import geo
 from transport.model import Pupil, School, TravelParams
 
-EARTH_RADIUS_MILES = 3958.7613
+EARTH_RADIUS_MILES = geo.EARTH_RADIUS_MILES
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,7 @@ def as_points(items: Sequence[Pupil | School] | np.ndarray) -> np.ndarray:
 
 def great_circle_miles(origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:
     """Great-circle (haversine) miles between every origin and every destination."""
-    o = np.radians(as_points(origins))
-    d = np.radians(as_points(destinations))
-    lat1 = o[:, 0][:, None]
-    lat2 = d[:, 0][None, :]
-    dlat = lat2 - lat1
-    dlon = d[:, 1][None, :] - o[:, 1][:, None]
-    a = np.sin(dlat / 2.0) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin(dlon / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_MILES * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return geo.great_circle_miles(as_points(origins), as_points(destinations))
 
 
 class CrowFlyModel:

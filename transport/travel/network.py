@@ -34,8 +34,6 @@ import logging
 import warnings
 import weakref
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,10 +44,11 @@ import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
 from transport.errors import FarFromRoadWarning, TravelModelError
-from transport.model import TravelParams
-from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
-from transport.travel import _graph_cache as cache
-from transport.travel._graph_cache import UK_SPEEDS_KPH
+from transport.executor import LocalExecutor, cpu_count
+from transport.scenario import PEAK_FACTOR_RANGE
+from transport.travel import TravelMatrix, _files, _grid, _osm, _pairs, _trees
+from transport.travel._osm import UK_SPEEDS_KPH
+from transport.travel.crowfly import as_points
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -57,7 +56,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 METRES_PER_MILE = 1609.344
-NETWORKS = ("crow-fly", "osm")
 
 LIMIT_MIN_SOURCES = 8
 """From this many sources a call first bounds each tree's search radius through a pivot node."""
@@ -107,26 +105,26 @@ def load_graph(
     """
     import osmnx as ox
 
-    kind, value = cache.one_source(osm_file=osm_file, place=place, graphml=graphml)
-    overrides = cache.check_speeds(speeds)
+    kind, value = _osm.one_source(osm_file=osm_file, place=place, graphml=graphml)
+    overrides = _osm.check_speeds(speeds)
     if kind == "osm_file":
-        G = cache.read_map(
-            cache.graph_from_xml, cache.existing_file(value, "OSM file"), "OSM XML file"
+        G = _osm.read_map(
+            _osm.graph_from_xml, _osm.existing_file(value, "OSM file"), "OSM XML file"
         )
     elif kind == "graphml":
-        G = cache.read_map(
-            ox.load_graphml, cache.existing_file(value, "GraphML file"), "GraphML file"
+        G = _osm.read_map(
+            ox.load_graphml, _osm.existing_file(value, "GraphML file"), "GraphML file"
         )
     else:
-        G = cache.graph_from_place(str(value), cache.resolve_cache_dir(cache_dir))
-    G = ox.truncate.largest_component(cache.add_speeds(G, overrides), strongly=True)
+        G = _osm.graph_from_place(str(value), _files.resolve_cache_dir(cache_dir))
+    G = ox.truncate.largest_component(_osm.add_speeds(G, overrides), strongly=True)
     log.info("road graph from %s: %d nodes, %d edges", kind, len(G), G.number_of_edges())
     return G
 
 
 def save_graph(G: nx.MultiDiGraph, path: str | Path) -> Path:
     """Save a graph as GraphML atomically (for :func:`load_graph` with ``graphml=``)."""
-    return cache.save_graphml(G, Path(path))
+    return _osm.save_graphml(G, Path(path))
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,12 +158,12 @@ class RoadGraph:
     def digest(self) -> str:
         """A 16-hex-digit hash of the arrays: the key of every matrix computed on them."""
         arrays = (self.node_ids, self.lat, self.lon, self.indptr, self.indices)
-        return cache.arrays_digest([*arrays, self.seconds, self.metres])[:16]
+        return _files.arrays_digest([*arrays, self.seconds, self.metres])[:16]
 
     @cached_property
     def xy(self) -> np.ndarray:
         """Node coordinates in metres on the British National Grid."""
-        return cache.to_grid(self.lat, self.lon)
+        return _grid.to_grid(self.lat, self.lon)
 
     @classmethod
     def from_edges(
@@ -198,7 +196,7 @@ class RoadGraph:
         lat, lon = np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64)
         ids = np.arange(n, dtype=np.int64) if node_ids is None else np.asarray(node_ids, np.int64)
         if n:  # number nodes along a space-filling curve: trees run twice as fast as in id order
-            order = cache.spatial_order(cache.to_grid(lat, lon))
+            order = _grid.spatial_order(_grid.to_grid(lat, lon))
             rank = np.empty(n, dtype=np.int64)
             rank[order] = np.arange(n)
             lat, lon, ids, u, v = lat[order], lon[order], ids[order], rank[u], rank[v]
@@ -285,12 +283,12 @@ class RoadGraph:
         """Write the arrays to a compressed ``.npz`` atomically."""
         meta = json.dumps({"source": self.source, "speeds": dict(self.speeds)})
         arrays = {k: getattr(self, k) for k in _ARRAYS}
-        cache.save_npz(Path(path), meta=np.array(meta), **arrays)
+        _files.save_npz(Path(path), meta=np.array(meta), **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> RoadGraph | None:
         """Arrays saved by :meth:`save`, or ``None`` when the file is missing or unreadable."""
-        z = cache.load_npz(Path(path))
+        z = _files.load_npz(Path(path))
         if z is None or not set(_ARRAYS) <= set(z) or "meta" not in z:
             return None
         meta = json.loads(str(z["meta"]))
@@ -314,16 +312,16 @@ def load_road_graph(
     The key is a SHA-256 of the map file's bytes (or the place name) and the speed overrides:
     an edited map or a new scenario speed builds again; anything else loads in a second.
     """
-    kind, value = cache.one_source(osm_file=osm_file, place=place, graphml=graphml)
-    overrides = cache.check_speeds(speeds)
+    kind, value = _osm.one_source(osm_file=osm_file, place=place, graphml=graphml)
+    overrides = _osm.check_speeds(speeds)
     if kind == "place":
         ident, label = str(value), f"place:{value}"
     else:
-        path = cache.existing_file(value, "OSM file" if kind == "osm_file" else "GraphML file")
-        ident = cache.file_digest(path)
+        path = _osm.existing_file(value, "OSM file" if kind == "osm_file" else "GraphML file")
+        ident = _files.file_digest(path)
         label = f"{kind}:{path.name} (sha256 {ident[:12]})"
-    key = cache.text_digest(kind, ident, overrides)[:24]
-    saved = cache.resolve_cache_dir(cache_dir) / "graphs" / f"{key}.npz"
+    key = _files.text_digest(kind, ident, overrides)[:24]
+    saved = _files.resolve_cache_dir(cache_dir) / "graphs" / f"{key}.npz"
     if cache_graph and (graph := RoadGraph.load(saved)) is not None:
         log.info("road graph %s from the cache (%d nodes)", label, graph.n_nodes)
         return graph
@@ -392,8 +390,9 @@ class RoadNetworkModel:
         cache_pairs: bool = True,
         workers: int | None = None,
     ) -> None:
-        if not 0.5 <= peak_factor <= 5.0:
-            raise ValueError(f"peak_factor must be between 0.5 and 5, got {peak_factor}")
+        low, high = PEAK_FACTOR_RANGE
+        if not low <= peak_factor <= high:
+            raise ValueError(f"peak_factor must be between {low:g} and {high:g}, got {peak_factor}")
         if not 0.0 <= dwell_min <= 30.0:
             raise ValueError(f"dwell_min must be between 0 and 30, got {dwell_min}")
         if not snap_warn_m > 0:
@@ -410,11 +409,11 @@ class RoadNetworkModel:
         self.far_snaps: list[FarSnap] = []
         self._far_seen: set[tuple[float, float]] = set()
         self._kdtree = cKDTree(graph.xy)
-        self._trees = cache.Trees(graph.indptr, graph.indices, graph.seconds, graph.metres)
-        folder = cache.resolve_cache_dir(cache_dir) / "pairs" / graph.digest
-        self._store = cache.PairStore(folder if cache_pairs else None, graph.n_nodes)
-        self.workers = max(1, workers if workers is not None else min(4, cache.cpu_count()))
-        self._pool: ProcessPoolExecutor | None = None
+        self._trees = _trees.Trees(graph.indptr, graph.indices, graph.seconds, graph.metres)
+        folder = _files.resolve_cache_dir(cache_dir) / "pairs" / graph.digest
+        self._store = _pairs.PairStore(folder if cache_pairs else None, graph.n_nodes)
+        self.workers = max(1, workers if workers is not None else min(4, cpu_count()))
+        self._executor: LocalExecutor | None = None
 
     # snapping ---------------------------------------------------------------------------------
 
@@ -425,7 +424,7 @@ class RoadNetworkModel:
             raise TravelModelError("every point needs a finite latitude and longitude")
         if pts.shape[0] == 0:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        metres, idx = self._kdtree.query(cache.to_grid(pts[:, 0], pts[:, 1]))
+        metres, idx = self._kdtree.query(_grid.to_grid(pts[:, 0], pts[:, 1]))
         far = np.flatnonzero(metres > self.snap_warn_m)
         new: list[FarSnap] = []
         for i in far:
@@ -481,7 +480,7 @@ class RoadNetworkModel:
         missing = np.isnan(seconds)
         if not missing.any():
             return seconds, metres
-        rows, cols = cache.cover(missing)
+        rows, cols = _trees.cover(missing)
         if rows.size:
             s, m = self._grow(sources[rows], targets, reverse=False)
             hole = missing[rows]
@@ -542,25 +541,24 @@ class RoadNetworkModel:
 
     def _run(self, tasks: list[tuple]) -> list[tuple[np.ndarray, np.ndarray]]:
         if len(tasks) > 1:
-            try:
-                if self._pool is None:
-                    self._pool = cache.worker_pool(self.workers, self._trees)
-                    weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
-                return list(self._pool.map(cache.worker_grow, tasks))
-            except (BrokenProcessPool, OSError) as exc:
-                log.warning("worker processes failed (%s): trees run in this process", exc)
-                self.close()
-                self.workers = 1
-        return [self._trees.grow(s, t, reverse=r, limits=lim, cols=c) for s, t, r, lim, c in tasks]
+            if self._executor is None:
+                self._executor = LocalExecutor(self.workers)
+                weakref.finalize(self, self._executor.close)
+            out: list[Any] = [None] * len(tasks)
+            for i, result in self._executor.map_unordered(
+                _trees.grow_task, tasks, shared=self._trees
+            ):
+                out[i] = result
+            return out
+        return [_trees.grow_task(self._trees, task) for task in tasks]
 
     def close(self) -> None:
         """Stop the worker processes, if any were started (they stop at exit anyway)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._executor is not None:
+            self._executor.close()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_pool": None}
+        return {**self.__dict__, "_executor": None}
 
     def describe(self) -> dict[str, Any]:
         g = self.graph
@@ -577,55 +575,3 @@ class RoadNetworkModel:
             "snap_warn_m": self.snap_warn_m,
             "far_snaps": len(self.far_snaps),
         }
-
-
-def travel_model_from_options(
-    *,
-    network: str,
-    osm_file: str | Path | None = None,
-    osm_place: str | None = None,
-    graphml: str | Path | None = None,
-    params: TravelParams,
-    cache_dir: str | Path | None = None,
-    peak_factor: float = 1.0,
-    speeds: Mapping[str, float] | None = None,
-    workers: int | None = None,
-) -> TravelModel:
-    """The travel model the command-line options ask for.
-
-    ``crow-fly`` is the contract's default model with ``params``; ``osm`` builds (or loads
-    from the cache) the road graph of exactly one of ``osm_file``, ``graphml`` or
-    ``osm_place`` and uses ``params.dwell_min``; ``workers`` as in :class:`RoadNetworkModel`.
-
-    Raises
-    ------
-    TravelModelError
-        An unknown network, map options without ``osm``, ``osm`` without exactly one map,
-        or a missing or unreadable map file.
-    """
-    sources = {"--osm-file": osm_file, "--osm-place": osm_place, "--graphml": graphml}
-    given = [k for k, v in sources.items() if v not in (None, "")]
-    if network == "crow-fly":
-        if given or speeds:
-            raise TravelModelError(f"{', '.join(given) or 'speeds'} need(s) --network osm")
-        if peak_factor != 1.0:
-            raise TravelModelError("--peak-factor applies to --network osm only")
-        return CrowFlyModel(params)
-    if network != "osm":
-        raise TravelModelError(f"unknown network {network!r}: choose one of {', '.join(NETWORKS)}")
-    if len(given) != 1:
-        raise TravelModelError(
-            "--network osm needs exactly one map: --graphml FILE (built once with "
-            "'sen-transport graph build'), --osm-file FILE or --osm-place NAME"
-            + (f"; got {', '.join(given)}" if given else "")
-        )
-    graph = load_road_graph(
-        osm_file=osm_file, place=osm_place, graphml=graphml, cache_dir=cache_dir, speeds=speeds
-    )
-    return RoadNetworkModel(
-        graph,
-        dwell_min=params.dwell_min,
-        peak_factor=peak_factor,
-        cache_dir=cache_dir,
-        workers=workers,
-    )

@@ -1,0 +1,1 @@
+"""Run folders: writing them atomically, reading them back, dated history and route sheets."""
