@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transport.costing import route_cost
+from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
@@ -57,7 +58,6 @@ __all__ = [
     "replan_routes",
     "route_cost",
 ]
-
 
 RoutingOptions = RoutingSettings
 """How to solve (backend, time or work limit, seed, workers, strict limits, mixed-school
@@ -182,6 +182,10 @@ def plan_routes(
         if progress is not None:
             progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
 
+    early = early_pickups(data, placements, longest_ride=params.ride.effective_limit)
+    if early:  # no pickup before midnight: these pupils are left unrouted, with the reason
+        kept = tuple(p for p in placements.placements if p.pupil_id not in early)
+        placements = replace(placements, placements=kept)
     result = run_plan(
         data,
         placements,
@@ -202,7 +206,7 @@ def plan_routes(
     return RoutePlan(
         routes=result.routes,
         stops=result.stops,
-        unrouted=result.unrouted,
+        unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
 import time
 import warnings
 from collections import Counter
@@ -264,7 +265,9 @@ class _Inline:
 
 
 def _warm_worker() -> None:
-    """Worker start: import the solvers once, so no slice's time includes an import."""
+    """Worker start: ignore Ctrl-C (the main process stops the workers, and says so once) and
+    import the solvers once, so no slice's time includes an import."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     import transport.routing._pyvrp  # noqa: F401
 
 
@@ -275,6 +278,14 @@ def _close(pool: Any) -> None:
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
     pool.shutdown(wait=False, cancel_futures=True)
+    # The pool's manager thread has been told to stop; when its workers were stopped by a
+    # signal it closes its wake-up pipe, and Python 3.11's exit hook would then write to the
+    # closed pipe ("Exception ignored ... Bad file descriptor"): the hook need not wake it.
+    import concurrent.futures.process as futures_process
+
+    thread = getattr(pool, "_executor_manager_thread", None)
+    if thread is not None:
+        futures_process._threads_wakeups.pop(thread, None)
 
 
 def _executor(lanes: int) -> Any:

@@ -154,21 +154,10 @@ def read_previous(
         and pupil-digests.csv must be there and readable), a run made from other data (no pupil
         in common), or a bad locks file.
     """
-    from transport.runs.write import read_run
+    from transport.runs.read import read_run
 
     folder = Path(run_dir)
-    if not folder.is_dir():
-        raise InputError([Problem(str(run_dir), None, None, "the previous run is not a folder")])
-    run = read_run(folder)
-    if not isinstance(run.summary, dict):
-        raise InputError([Problem("summary.json", None, None, "not a JSON object")])
-    problems = [
-        Problem(name, None, None, f"missing from previous run {folder}: not a solved run")
-        for name in ("routes.csv", "stops.csv")
-        if not (folder / name).is_file()
-    ]
-    if problems:
-        raise InputError(problems)
+    run = read_run(folder, routes=True)  # the one validated reader: every problem at once
     found = read_digests(folder, run.summary)
     if found is None and not need_digests:
         placed = {p.pupil_id for p in run.placements}
@@ -203,12 +192,6 @@ def read_previous(
                     "other data (use --from-scratch for a new plan)",
                 )
             ]
-        )
-    stops = {s.route_id for s in run.stops}
-    bad = [r.route_id for r in run.routes if r.route_id not in stops]
-    if bad:
-        raise InputError(
-            [Problem("stops.csv", None, None, f"{len(bad)} routes have no stops (first {bad[0]})")]
         )
     recorded = run.summary.get("route_ids")
     last = recorded.get("last") if isinstance(recorded, Mapping) else None
