@@ -104,3 +104,84 @@ def test_disturbance_is_symmetric_in_time_and_never_on_identity(t1, t2, old, new
     assert disturbance(a, a, still_routed=set("abcdefg")) == ()
     moved = "pickup" in disturbance(a, b, still_routed=set("abcdefg"))
     assert moved == (abs(t1 - t2) > 10)
+
+
+# --------------------------------------------------------------------------------------------
+# digests, who changed, and the stability numbers
+
+
+def _pupil(pid="P1", **kw):
+    from transport.model import Pupil
+
+    base = dict(
+        pupil_id=pid,
+        lat=51.15,
+        lon=0.88,
+        district="Ashford",
+        age=9,
+        need="ASD",
+        school_id="S1",
+        wheelchair=False,
+        needs_pa=False,
+        solo=False,
+        max_ride_min=None,
+        stop_id=None,
+    )
+    return Pupil(**{**base, **kw})
+
+
+def test_digests_tell_home_from_needs_and_hide_the_data():
+    from transport.changes import pupil_digests
+
+    salt = "a" * 32
+    home, needs = pupil_digests(_pupil(), salt)
+    assert len(home) == len(needs) == 32 and home != needs
+    assert "51.15" not in home + needs
+    assert pupil_digests(_pupil(lat=51.1500), salt) == (home, needs)  # numbers as parsed
+    assert pupil_digests(_pupil(lat=51.16), salt)[0] != home
+    assert pupil_digests(_pupil(stop_id="T1"), salt)[0] != home
+    assert pupil_digests(_pupil(school_id="S2"), salt)[0] != home
+    for field, value in [("age", 10), ("needs_pa", True), ("wheelchair", True), ("solo", True),
+                         ("max_ride_min", 30), ("need", "SEMH")]:  # fmt: skip
+        moved, changed = pupil_digests(_pupil(**{field: value}), salt)
+        assert moved == home and changed != needs, field
+    assert pupil_digests(_pupil(), "b" * 32) != (home, needs)  # another series
+    assert pupil_digests(_pupil("P2"), salt) != (home, needs)  # salted per pupil too
+
+
+def test_pupil_changes_new_left_changed_moved():
+    from transport.changes import pupil_changes
+
+    before = {"a": ("h1", "n1"), "b": ("h2", "n2"), "c": ("h3", "n3")}
+    after = {"a": ("h1", "n1"), "b": ("h2", "nX"), "c": ("hX", "n3"), "d": ("h4", "n4")}
+    got = pupil_changes(before, after)
+    assert got.new == {"d"} and got.left == set() and got.changed == {"b", "c"}
+    assert got.moved == {"c"} and got.known
+    blind = pupil_changes(None, after, before_ids={"a", "z"}, after_ids={"a", "d"})
+    assert blind.new == {"d"} and blind.left == {"z"} and blind.changed == set()
+    assert not blind.known
+
+
+def test_plan_stability_counts_routes_by_id_and_disturbed_by_reason():
+    from transport.changes import PupilChanges, plan_stability, route_outcomes
+
+    def plan(rows):
+        routes, stops = [], []
+        for rid, vehicle, riders in rows:
+            routes.append(Route(rid, "S1", vehicle, False, tuple(p for p, _ in riders), 1, 100.0))
+            stops += [Stop(rid, i, p, float(t), 5.0) for i, (p, t) in enumerate(riders, 1)]
+        return tuple(routes), tuple(stops)
+
+    before = plan([("R1", "taxi", [("a", 480), ("b", 485)]), ("R2", "taxi", [("c", 490)]),
+                   ("R3", "mpv", [("d", 470)])])  # fmt: skip
+    after = plan([("R1", "taxi", [("a", 480), ("b", 485)]), ("R2", "mpv", [("c", 490)]),
+                  ("R4", "taxi", [("e", 500)])])  # fmt: skip
+    assert route_outcomes(before[0], after[0]) == {"kept": 1, "changed": 1, "new": 1, "ended": 1}
+    none = frozenset()
+    pupils = PupilChanges(frozenset({"e"}), frozenset({"d"}), none, none)
+    s = plan_stability(before, after, pupils=pupils)
+    assert s["disturbed"] == 1 and s["disturbed_by_reason"]["vehicle"] == 1
+    assert s["pupils"] == {"new": 1, "left": 1, "changed": 0, "moved": 0, "changed_known": True}
+    assert s["annual_cost_change"] == 0.0
+    changed = PupilChanges(frozenset({"e"}), frozenset({"d"}), frozenset({"c"}), none)
+    assert plan_stability(before, after, pupils=changed)["disturbed"] == 0

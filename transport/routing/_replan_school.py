@@ -53,6 +53,10 @@ REASON_RIDE = "a ride over its limit"
 REASON_PAIR = "incompatible pupils on board"
 REASON_SCHOOL = "school no longer in the data"
 REASON_MOVED = "a pupil moved home, stop or school"
+POLISH_NEIGHBOURS = 6
+"""Routes near a visit that the local search tries it in."""
+POLISH_MAX_MOVES = 200
+"""At most this many moves per school and night."""
 REPAIR_REASONS = (
     REASON_WITHDRAWN,
     REASON_CAP,
@@ -335,6 +339,153 @@ class SchoolReplan:
             if self.value(new) < self.value(d):
                 ledger.swap(own, self.sub.variants[j].vehicle_type)
                 line.draft = new
+
+    # -- 6. a local search with the objective itself ---------------------------------------
+
+    def polish(self, ledger: CapLedger, *, max_moves: int = POLISH_MAX_MOVES) -> dict[str, int]:
+        """Improve the unlocked routes with moves priced by the objective (cost + change cost
+        × families disturbed): a visit relocated to another route (or a route of its own),
+        and a route of one visit emptied by relocating its visit into a nearby route whose
+        displaced visit goes to a third (one ejection). The best improving move is made until
+        none improves (at most ``max_moves``). Returns the moves made and the pence saved.
+        """
+        made = pence = disturbed = 0
+        while made < max_moves:
+            move = self._best_move(ledger)
+            if move is None:
+                break
+            _, changes = move
+            for r, new in changes:
+                old = self.lines[r].draft
+                pence += draft_cost(self.sub, old) - (draft_cost(self.sub, new) if new.seq else 0)
+                disturbed += (self.disturbed(new) if new.seq else 0) - self.disturbed(old)
+                self._retype(ledger, old, new if new.seq else None)
+                self.lines[r].draft, self.lines[r].touched = new, True
+            self.lines = [ln for ln in self.lines if ln.draft.seq]
+            made += 1
+        return {"moves": made, "pence_saved": pence, "disturbed": disturbed}
+
+    def _retype(self, ledger: CapLedger, old: Draft | None, new: Draft | None) -> None:
+        a = self.sub.variants[old.variant].vehicle_type if old is not None else None
+        b = self.sub.variants[new.variant].vehicle_type if new is not None else None
+        if a != b:
+            ledger.swap(a, b)
+
+    def _near_lines(self, k: int, among: list[int]) -> list[int]:
+        """The lines of ``among`` nearest visit ``k`` (least time to or from any visit)."""
+        t = self.sub.time_t
+
+        def gap(r: int) -> int:
+            return min(
+                min(int(t[k + 1, j + 1]), int(t[j + 1, k + 1])) for j in self.lines[r].draft.seq
+            )
+
+        return sorted(among, key=lambda r: (gap(r), r))[:POLISH_NEIGHBOURS]
+
+    def _placed(
+        self, r: int, k: int, ledger: CapLedger, values: dict[int, int]
+    ) -> list[tuple[int, Draft]]:
+        """Visit ``k`` put into line ``r`` at each feasible position: (objective change, draft)."""
+        d = self.lines[r].draft
+        own = self.sub.variants[d.variant].vehicle_type
+        usable = ledger.usable(own)
+        out = []
+        for pos in range(len(d.seq) + 1):
+            seq = d.seq[:pos] + (k,) + d.seq[pos:]
+            if not times_ok(self.sub, seq):
+                continue
+            for j in self._choices(seq, own, usable):
+                new = Draft(j, seq)
+                out.append((self.value(new) - values[r], new))
+        return out
+
+    def _without(
+        self, r: int, k: int, ledger: CapLedger, values: dict[int, int]
+    ) -> tuple[int, Draft] | None:
+        """Line ``r`` without visit ``k`` (its own type, or a cheaper one if that is better)."""
+        d = self.lines[r].draft
+        seq = tuple(x for x in d.seq if x != k)
+        if not seq:
+            return -values[r], Draft(d.variant, ())
+        own = self.sub.variants[d.variant].vehicle_type
+        best = None
+        for j in self._choices(seq, own, ledger.usable(own)):
+            new = Draft(j, seq)
+            delta = self.value(new) - values[r]
+            if best is None or delta < best[0]:
+                best = (delta, new)
+        return best
+
+    def _best_move(self, ledger: CapLedger) -> tuple[int, list[tuple[int, Draft]]] | None:
+        free = [r for r, ln in enumerate(self.lines) if not ln.locked]
+        if len(free) < 2:
+            return None
+        values = {r: self.value(self.lines[r].draft) for r in free}
+        best: tuple[int, list[tuple[int, Draft]]] | None = None
+        for a in free:
+            for k in self.lines[a].draft.seq:
+                out = self._without(a, k, ledger, values)
+                if out is None:
+                    continue
+                d_out, new_a = out
+                others = [r for r in free if r != a]
+                for b in self._near_lines(k, others):
+                    for d_in, new_b in self._placed(b, k, ledger, values):
+                        delta = d_out + d_in
+                        move = (delta, [(a, new_a), (b, new_b)])
+                        if (
+                            delta < 0
+                            and (best is None or delta < best[0])
+                            and self._fits(ledger, move)
+                        ):
+                            best = move
+                if len(self.lines[a].draft.seq) == 1:  # empty a route: one ejection
+                    for move in self._ejections(a, k, d_out, new_a, others, ledger, values):
+                        if (best is None or move[0] < best[0]) and self._fits(ledger, move):
+                            best = move
+        return best
+
+    def _fits(self, ledger: CapLedger, move: tuple[int, list[tuple[int, Draft]]]) -> bool:
+        """Whether a move keeps every capped vehicle type within its cap."""
+        types = self.sub.variants
+        out = [types[self.lines[r].draft.variant].vehicle_type for r, _ in move[1]]
+        into = [types[d.variant].vehicle_type for _, d in move[1] if d.seq]
+        return _caps_allow(ledger, out, into)
+
+    def _ejections(
+        self,
+        a: int,
+        k: int,
+        d_out: int,
+        new_a: Draft,
+        others: list[int],
+        ledger: CapLedger,
+        values: dict[int, int],
+    ) -> list[tuple[int, list[tuple[int, Draft]]]]:
+        """Visit ``k`` (alone on line ``a``) into a nearby line ``b`` in place of one of its
+        visits ``u``, which goes to a third line ``c`` near it: the improving ones."""
+        out = []
+        for b in self._near_lines(k, others):
+            for u in self.lines[b].draft.seq:
+                rest = self._without(b, u, ledger, values)
+                if rest is None or not rest[1].seq:
+                    continue
+                values_b = {**values, b: values[b] + rest[0]}
+                saved_lines = self.lines[b].draft
+                self.lines[b].draft = rest[1]
+                try:
+                    into_b = self._placed(b, k, ledger, values_b)
+                finally:
+                    self.lines[b].draft = saved_lines
+                if not into_b:
+                    continue
+                d_b, new_b = min(into_b, key=lambda x: x[0])
+                for c in self._near_lines(u, [r for r in others if r != b]):
+                    for d_c, new_c in self._placed(c, u, ledger, values):
+                        delta = d_out + rest[0] + d_b + d_c
+                        if delta < 0:
+                            out.append((delta, [(a, new_a), (b, new_b), (c, new_c)]))
+        return out
 
     # -- 5. a search's plan, component by component ------------------------------------------
 
