@@ -249,7 +249,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=BENCH)
     parser.add_argument("--instances", default="", help="comma-separated (default: all)")
     parser.add_argument("--limits", default="2700,5400", help="max ride in seconds")
-    parser.add_argument("--time-limit", type=float, default=240.0, help="seconds per plan")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per plan")
     parser.add_argument("--work-limit", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="keep data and runs here")

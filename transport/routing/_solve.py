@@ -38,6 +38,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from transport.routing._local import EXACT_MAX_VISITS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
 from transport.scenario import BACKENDS  # the choices, defined once
@@ -53,7 +55,7 @@ WORK_UNIT_ORTOOLS = 10
 """OR-Tools solutions per unit of ``--work-limit`` (the ``ortools`` backend only)."""
 MIN_SLICE_S = 0.25  # no slice shorter than this unless the deadline is nearer
 MIN_SLICE_WORK = 2_000_000  # moves
-WORK_ROUNDS = 6  # at most this many rounds of sharing in work mode
+WORK_ROUNDS = 12  # at most this many rounds of sharing in work mode
 TWIN_MIN_S = 1.0  # a second search of one school only when this much time is left
 SYNC_SLICES = 6  # a slice is at most this fraction of the search time (at least SYNC_MIN_S), so
 SYNC_MIN_S = 5.0  # that two searches of one school restart from their common best now and then
@@ -106,6 +108,20 @@ def needs_search(sub: SubProblem) -> bool:
 def weight(sub: SubProblem) -> float:
     """A school's claim on search time: ``pupils ** BUDGET_EXPONENT``."""
     return float(max(sub.pupils, 1)) ** BUDGET_EXPONENT
+
+
+# Local-search moves a second by visits searched, relative (measured with
+# ``benchmarks/routing_vs_peers.py --calibrate``): a small school's moves are cheaper.
+MOVES_RATE = ((10, 11.0), (30, 10.0), (130, 7.0), (300, 5.5), (600, 3.0))
+
+
+def work_weight(sub: SubProblem) -> float:
+    """A school's claim on work: its claim on time × the moves a second of its size, so that
+    the work mode shares work as the time mode shares time."""
+    xs = np.log([x for x, _ in MOVES_RATE])
+    ys = np.log([y for _, y in MOVES_RATE])
+    rate = float(np.exp(np.interp(np.log(max(sub.n, 1)), xs, ys)))
+    return weight(sub) * rate
 
 
 def solve_subproblem(
@@ -487,15 +503,16 @@ def _work_rounds(
 ) -> None:
     """Work mode: rounds of slices sharing the work left (see the module docstring)."""
     left = total
+    longest = max(MIN_SLICE_WORK, total // SYNC_SLICES)  # restarts from the best, as in time mode
     for _ in range(WORK_ROUNDS):
         claim = [s.school_id for s in heavy if not schools[s.school_id].converged]
         if not claim or left < MIN_SLICE_WORK:
             break
-        weights = {sid: schools[sid].weight for sid in claim}
+        weights = {sid: work_weight(schools[sid].sub) for sid in claim}
         wsum = sum(weights.values())
         floor = min(MIN_SLICE_WORK, left // len(claim))  # every school some work, in total
         rest = left - floor * len(claim)  # no more than the work left
-        allot = {sid: floor + int(rest * w / wsum) for sid, w in weights.items()}
+        allot = {sid: min(longest, floor + int(rest * w / wsum)) for sid, w in weights.items()}
         futures = {}
         for sid in claim:
             futures[sid] = pool.submit(
