@@ -27,6 +27,7 @@ import numpy as np
 
 from transport.errors import InputError
 from transport.model import Dataset, Parameters, PlacementResult, Pupil, Route, Stop, Unrouted
+from transport.routing._caps import cap_shares, type_usage
 from transport.routing._local import CapLedger, all_ok, enforce_caps, repair, warm_start
 from transport.routing._plan import RouteSpec, SchoolTravel, build_routes
 from transport.routing._problem import (
@@ -42,14 +43,7 @@ from transport.routing._problem import (
     travel_for,
     unroutable_reason,
 )
-from transport.routing._solve import (
-    WORK_UNIT_MOVES,
-    Effort,
-    SearchReport,
-    cap_shares,
-    run_searches,
-    type_usage,
-)
+from transport.routing._solve import WORK_UNIT_MOVES, Effort, SearchReport, run_searches
 from transport.travel import TravelModel
 from transport.travel.matrix import missing_pairs, missing_problem
 
