@@ -219,3 +219,123 @@ def _limit(pupil: dict[str, str], ride_par: dict[str, Any]) -> float:
     if age <= ride_par["primary_max_age"]:
         return float(ride_par["primary_limit_min"])
     return float(ride_par["secondary_limit_min"])
+
+
+# --------------------------------------------------------------------------------------------
+# Placement reasons (placements.csv reason_code, reason, nearer_full)
+
+PLACEMENT_REASON_CODES = {"current", "nearest-suitable", "nearer-full", "optimal"}
+
+
+def _serves(school: dict[str, str], need: str, age: int) -> bool:
+    needs = {n.strip() for n in school["needs"].split(";")}
+    return ("*" in needs or need in needs) and int(school["age_min"]) <= age <= int(
+        school["age_max"]
+    )
+
+
+def placement_reason_problems(
+    rows: list[dict[str, str]],
+    schools: dict[str, dict[str, str]],
+    pupils: dict[str, dict[str, str]],
+    miles: Any,
+    capacity: dict[str, int],
+    *,
+    policy: str,
+    school_days: float = 190.0,
+    cost_per_pupil_mile: float = 1.25,
+) -> list[str]:
+    """Every reason of placements.csv rows that the data contradicts (empty = all explained).
+
+    ``miles(pupil_id, school_id)`` is the road miles of the travel model; ``capacity`` each
+    school's places (capacity changes included). Recomputed here: suitability, which suitable
+    schools are nearer (fewer miles, ties to the lower school_id), which are full (the pupils
+    placed reach capacity), and for ``optimal`` that the chosen school costs no more than the
+    nearest suitable school with a free place.
+    """
+    out: list[str] = []
+    count = Counter(r["school_id"] for r in rows)
+    full = {sid: count[sid] >= capacity[sid] for sid in schools}
+    for r in rows:
+        pid, chosen, code = r["pupil_id"], r["school_id"], r.get("reason_code", "")
+        pupil = pupils[pid]
+        if code not in PLACEMENT_REASON_CODES or not r.get("reason"):
+            out.append(f"pupil {pid}: reason_code {code!r} or its reason is missing")
+            continue
+        listed = [s for s in r.get("nearer_full", "").split(";") if s]
+        if code != "nearer-full" and listed:
+            out.append(f"pupil {pid}: nearer_full filled for reason {code}")
+        if code == "current":
+            if pupil.get("school_id", "") != chosen:
+                out.append(f"pupil {pid}: 'current' but the data names another school")
+            continue
+        need, age = pupil["need"], int(pupil["age"])
+        own = miles(pid, chosen)
+        suitable = [s for s in schools if _serves(schools[s], need, age)]
+        if chosen not in suitable:
+            out.append(f"pupil {pid}: placed at a school that does not suit them")
+            continue
+        nearer = sorted(
+            (s for s in suitable if (miles(pid, s), s) < (own, chosen)),
+            key=lambda s: (miles(pid, s), s),
+        )
+        if code == "nearest-suitable":
+            if nearer:
+                out.append(f"pupil {pid}: 'nearest-suitable' but {nearer[0]} is nearer")
+        elif code == "nearer-full":
+            if listed != nearer:
+                out.append(f"pupil {pid}: nearer_full {listed} but nearer suitable {nearer}")
+            for s in listed:
+                if s not in suitable or s not in nearer or not full[s]:
+                    out.append(f"pupil {pid}: listed school {s} is not suitable, nearer and full")
+            free = [s for s in nearer if not full[s]]
+            if free:
+                out.append(f"pupil {pid}: nearer suitable school {free[0]} has a free place")
+        elif code == "optimal":
+            free = [s for s in nearer if not full[s]]
+            if policy != "optimal" or not free:
+                out.append(f"pupil {pid}: 'optimal' without the optimal policy or a free place")
+                continue
+            per_mile = school_days * 2.0 * cost_per_pupil_mile
+            est = [
+                float(schools[s]["place_cost"]) + per_mile * miles(pid, s)
+                for s in (chosen, free[0])
+            ]
+            if est[0] > est[1] + 0.01:
+                out.append(f"pupil {pid}: 'optimal' but {free[0]} costs less")
+    return out
+
+
+def check_placements(run_dir: str | Path, data_dir: str | Path) -> list[str]:
+    """Every placement reason of a run (crow-fly travel) that the data contradicts."""
+    run, data = Path(run_dir), Path(data_dir)
+    summary: dict[str, Any] = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    par = summary["parameters"]
+    schools = {r["school_id"]: r for r in _rows(data / "schools.csv")}
+    pupils = {r["pupil_id"]: r for r in _rows(data / "pupils.csv")}
+    capacity = {sid: int(s["capacity"]) for sid, s in schools.items()}
+    if (run / "capacity.csv").exists():
+        for r in _rows(run / "capacity.csv"):
+            capacity[r["school_id"]] += int(r["places_added"])
+    circuity = float(par["travel"]["circuity"])
+    where = {sid: _latlon(s) for sid, s in schools.items()}
+    home = {pid: _latlon(p) for pid, p in pupils.items()}
+
+    def miles(pid: str, sid: str) -> float:
+        lat1, lon1, lat2, lon2 = map(math.radians, (*home[pid], *where[sid]))
+        h = (
+            math.sin((lat2 - lat1) / 2) ** 2
+            + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        )
+        return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(1.0, max(0.0, h)))) * circuity
+
+    return placement_reason_problems(
+        _rows(run / "placements.csv"),
+        schools,
+        pupils,
+        miles,
+        capacity,
+        policy=summary["policy"],
+        school_days=float(par["cost"]["school_days"]),
+        cost_per_pupil_mile=float(par["cost"]["est_cost_per_pupil_mile"]),
+    )

@@ -199,13 +199,21 @@ class Parameters:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone."""
+    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone.
+
+    ``reason_code`` and ``reason`` say why the pupil is at this school
+    (:mod:`transport.placement.explain`); ``nearer_full`` lists the nearer suitable schools
+    that were full (reason ``nearer-full``), nearest first.
+    """
 
     pupil_id: str
     school_id: str
     policy: str
     road_miles: float
     direct_min: float
+    reason_code: str = ""
+    reason: str = ""
+    nearer_full: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

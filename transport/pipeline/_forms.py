@@ -21,8 +21,10 @@ def as_written(placements: PlacementResult, plan: RoutePlan) -> RunFiles:
     stage computes on a run just planned equals what it computes on the written folder.
     """
     placed = tuple(
-        Placement(pid, sid, policy, float(miles), float(minutes))
-        for pid, sid, policy, miles, minutes in placement_rows(placements)
+        Placement(pid, sid, policy, float(miles), float(minutes), code, why, tuple(nearer))
+        for pid, sid, policy, miles, minutes, code, why, nearer in (
+            (*row[:7], [s for s in row[7].split(";") if s]) for row in placement_rows(placements)
+        )
     )
     routes = tuple(
         Route(
@@ -60,7 +62,10 @@ def placement_json(result: PlacementResult) -> dict[str, Any]:
 def placement_from(doc: Mapping[str, Any]) -> PlacementResult:
     return PlacementResult(
         doc["policy"],
-        tuple(Placement(**p) for p in doc["placements"]),
+        tuple(
+            Placement(**{**p, "nearer_full": tuple(p.get("nearer_full") or ())})
+            for p in doc["placements"]
+        ),
         tuple(Unplaced(**u) for u in doc["unplaced"]),
         tuple(Shortfall(**s) for s in doc["shortfall"]),
     )

@@ -8,7 +8,8 @@ special-category personal data).
 Formats (columns in order; money in £ with two decimals, times in minutes with one decimal):
 
 ``placements.csv``
-    pupil_id, school_id, policy, road_miles, direct_min
+    pupil_id, school_id, policy, road_miles, direct_min, reason_code, reason, nearer_full
+    (school ids, ``;``-separated)
 ``shortfall.csv`` (``nearest-suitable`` only)
     school_id, need, demand, capacity, missing
 ``routes.csv``
@@ -41,7 +42,16 @@ from typing import Any
 from transport.errors import InputError, Problem
 from transport.model import Placement, PlacementResult, Route, Stop, format_hhmm
 
-PLACEMENT_COLUMNS = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
+PLACEMENT_COLUMNS = (
+    "pupil_id",
+    "school_id",
+    "policy",
+    "road_miles",
+    "direct_min",
+    "reason_code",
+    "reason",
+    "nearer_full",
+)
 SHORTFALL_COLUMNS = ("school_id", "need", "demand", "capacity", "missing")
 ROUTE_COLUMNS = (
     "route_id",
@@ -70,7 +80,16 @@ def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[
 
 def placement_rows(result: PlacementResult) -> list[tuple[Any, ...]]:
     return [
-        (p.pupil_id, p.school_id, p.policy, f"{p.road_miles:.2f}", f"{p.direct_min:.1f}")
+        (
+            p.pupil_id,
+            p.school_id,
+            p.policy,
+            f"{p.road_miles:.2f}",
+            f"{p.direct_min:.1f}",
+            p.reason_code,
+            p.reason,
+            ";".join(p.nearer_full),
+        )
         for p in result.placements
     ]
 
@@ -351,6 +370,9 @@ def read_run(run_dir: str | Path) -> RunFiles:
                 r["policy"],
                 float(r["road_miles"]),
                 float(r["direct_min"]),
+                r.get("reason_code") or "",
+                r.get("reason") or "",
+                tuple(s for s in (r.get("nearer_full") or "").split(";") if s),
             )
             for r in _rows(folder / "placements.csv")
         )
