@@ -31,6 +31,10 @@ NEED_CODES: tuple[str, ...] = (
 
 SCHOOL_KINDS: tuple[str, ...] = ("special", "resourced", "mainstream", "independent")
 ANY_NEED = "*"
+DEFAULT_FINISH_AT = 15 * 60 + 15
+"""The end of the school day when schools.csv gives no ``finish_at`` (contract: 15:15)."""
+AFTERNOON_GAP_MIN = 5
+"""The afternoon run leaves the school this many minutes after ``finish_at`` (contract)."""
 
 
 def format_hhmm(minutes: float) -> str:
@@ -44,7 +48,8 @@ class School:
     """A school or specialist provision that can take pupils.
 
     ``needs`` holds need codes, or ``{"*"}`` for a school that serves any need.
-    ``arrive_by`` is minutes after midnight.
+    ``arrive_by`` (latest morning arrival) and ``finish_at`` (end of the school day, default
+    15:15) are minutes after midnight.
     """
 
     school_id: str
@@ -59,6 +64,7 @@ class School:
     capacity: int
     place_cost: float
     arrive_by: int
+    finish_at: int = DEFAULT_FINISH_AT
 
     def serves(self, need: str, age: int) -> bool:
         """Whether the school is suitable for a pupil of this need and age."""
