@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import audited, record_scenario, scenario_settings
 from transport.data.validate import read_dataset
 from transport.errors import TransportError
 from transport.model import Dataset
@@ -28,6 +29,8 @@ from transport.travel import TravelModel, travel_model
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
 # measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
 # a cell with the interpreter; the guard assumes 64.
+RUN_TABLES = ("travel", "ride", "cost")
+"""The tables whose values ``budgets`` takes from the run it prices (its summary.json)."""
 BYTES_PER_CELL = 64
 MEMORY_SHARE = 0.8  # of the memory available, at most
 
@@ -121,6 +124,7 @@ def _prepare(out_dir: str | Path) -> None:
     clean_stale(target.parent, name=target.name)
 
 
+@audited
 def place_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -137,6 +141,7 @@ def place_job(
     :func:`read_data`. Returns the summary.
     """
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
@@ -146,6 +151,7 @@ def place_job(
     return result.summary
 
 
+@audited
 def solve_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -167,6 +173,7 @@ def solve_job(
     """
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
@@ -207,6 +214,7 @@ def solve_nightly_job(
     return summary, run_dir
 
 
+@audited
 def sheets_job(
     run_dir: str | Path,
     data_dir: str | Path,
@@ -254,6 +262,7 @@ def sheets_job(
     return summary
 
 
+@audited
 def budgets_job(
     data_dir: str | Path,
     run_dir: str | Path,
@@ -279,12 +288,16 @@ def budgets_job(
     from transport.budgets.export import write_budget_run
     from transport.budgets.savings import read_solved_run
 
-    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True})
+    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True}, source="command")
     _prepare(out_dir)
     run = read_solved_run(run_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    params, _ = run_parameters(run.summary, scenario.parameters())
+    params, source = run_parameters(run.summary, scenario.parameters())
     scenario = replace(scenario, travel=params.travel, ride=params.ride, cost=params.cost)
+    if source == "run":
+        keys = [k for k, v in scenario_settings(scenario).items() if k.split(".")[0] in RUN_TABLES]
+        scenario = replace(scenario, sources={**scenario.sources, **dict.fromkeys(keys, "run")})
+    record_scenario(scenario)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))
     with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
         result = run_scenario(

@@ -36,6 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "transport.scenario",
             "transport.executor",
             "transport.layers",
+            "transport.audit",
             "transport.runs.atomic",
         ),
     ),

@@ -82,6 +82,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_input
 from transport.costing import PriceFactors, price_factors
 from transport.errors import ParameterError, ScenarioError
 from transport.model import NEED_CODES, CostParams, Parameters, RideParams, TravelParams
@@ -399,12 +400,15 @@ class Scenario:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     budgets: BudgetSettings = field(default_factory=BudgetSettings)
     target: TargetSettings = field(default_factory=TargetSettings)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Where each setting given came from: ``{"routing.seed": "option", …}`` (``scenario
+    file`` or ``option``; a key not listed has its default). Written to manifest.json."""
 
     def parameters(self) -> Parameters:
         """The run parameters (travel, ride, cost) of the scenario."""
         return Parameters(travel=self.travel, ride=self.ride, cost=self.cost)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+    def with_overrides(self, overrides: Mapping[str, Any], *, source: str = "option") -> Scenario:
         """This scenario with some settings replaced: what command-line options do.
 
         Parameters
@@ -413,6 +417,9 @@ class Scenario:
             Scenario keys as in a scenario file (``"routing.seed"``, ``"travel.network"``,
             ``"budgets.districts"``, ``"placement.policy"``, ``"name"``) mapped to new values;
             ``None`` means "not given" and changes nothing.
+        source
+            Where the values came from, for :attr:`sources` (``option``; ``command`` when a
+            command sets a key itself).
 
         Returns
         -------
@@ -443,6 +450,8 @@ class Scenario:
             attr = _table_attr(table, name)
             tables.setdefault(attr, {})[name] = tuple(value) if isinstance(value, list) else value
         changed: dict[str, Any] = dict(top)
+        given = [k for k, v in overrides.items() if v is not None]
+        changed["sources"] = {**self.sources, **dict.fromkeys(given, source)}
         for attr, values in tables.items():
             current = getattr(self, attr)
             try:
@@ -583,7 +592,13 @@ def parse_scenario(
     name = doc.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"{source}: name must be a non-empty string")
+    given = [k for k in ("name", "description") if k in doc] + (["capacity"] if capacity else [])
+    for table in ("placement", "prices", "travel", "ride", "cost", "routing", "budgets", "target"):
+        section = doc.get(table, {})
+        if isinstance(section, dict):
+            given += [f"{table}.{key}" for key in section]
     return Scenario(
+        sources=dict.fromkeys(given, "scenario file"),
         name=name,
         description=str(doc.get("description", "")),
         placement=_build(PlacementSettings, doc.get("placement", {}), "placement", source=source),
@@ -603,7 +618,11 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and parse a scenario file; its name defaults to the file's stem."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        raw = p.read_bytes()
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p.name}: not UTF-8 text") from None
+    record_input(p, raw, role="scenario")
     return parse_scenario(text, source=p.name, default_name=p.stem)

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from transport.audit import record_input
 from transport.data.load import parse_csv_text
 from transport.errors import InputError, Problem
 from transport.scenario import BudgetSettings
@@ -254,6 +255,7 @@ def read_attendance(folder: str | Path, known: set[str]) -> dict[str, float]:
     if not path.exists():
         return {}
     data = path.read_bytes()
+    record_input(path, data, role="data")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -224,3 +224,19 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
             f"{not_priced['unrouted']:,} unrouted; ids in summary.json"
         )
     console.print(f"Wrote {out_dir} (budgets.csv, budget-summary.md/.html, summary.json)")
+
+
+def print_verify(result: Any) -> None:
+    """A folder checked against its manifest: the files that differ, or that all match."""
+    outputs = sum(1 for c in result.checks if c.role == "output")
+    inputs = len(result.checks) - outputs
+    if result.ok:
+        console.print(
+            f"{result.folder}: all {outputs:,} files written and {inputs:,} inputs read match "
+            "manifest.json"
+        )
+        return
+    bad = result.differing
+    console.print(f"{result.folder}: {len(bad):,} of {len(result.checks):,} files differ:")
+    for check in bad:
+        console.print(f"  {check.status:<16} {check.role:<10} {check.file}")

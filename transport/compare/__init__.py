@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from transport.audit import active
 from transport.budgets import read_attendance
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
@@ -33,6 +34,7 @@ from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.executor import Executor, InlineExecutor
 from transport.pipeline import StageCache
+from transport.runs.manifest import write_manifest
 from transport.scenario import Scenario, load_scenario
 
 __all__ = ["columns", "compare_scenarios", "load_scenarios"]
@@ -139,6 +141,7 @@ def compare_scenarios(
         attendance=read_attendance(data_dir, set(data.pupil_by_id)),
         graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
         progress=say if inline else Context.progress,
+        audit=audit.snapshot() if (audit := active()) is not None else None,
     )
     tasks = [
         (sc, path.read_text(encoding="utf-8-sig"), out / "scenarios" / sc.name)
@@ -167,5 +170,6 @@ def compare_scenarios(
         vehicle_types=[v.vehicle_type for v in data.vehicles],
         data_source=data.source,
     )
+    write_manifest(out, kind="compare", exclude=("cache",))
     doc["wall_time_s"] = round(time.perf_counter() - start, 1)
     return doc

@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import Audit, active, audit_session
 from transport.budgets.export import write_budget_run
 from transport.model import Dataset
 from transport.pipeline import RunSummary, ScenarioResult, StageCache, digest, run_scenario
+from transport.runs.manifest import write_manifest
 from transport.runs.write import _replace_dir, write_run
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
@@ -38,6 +40,8 @@ class Context:
     graph_cache_dir: Path | None = None
     progress: Callable[[str], None] = _quiet
     travel_models: dict[str, TravelModel] = field(default_factory=dict)
+    audit: Audit | None = None
+    """The command's audit record (what it read, its options), for each folder's manifest."""
 
     def travel_model(self, sc: Scenario) -> TravelModel:
         """The scenario's travel model, built once per distinct ``[travel]`` table."""
@@ -81,7 +85,9 @@ def compare_one(ctx: Context, task: tuple[Scenario, str, Path]) -> Outcome:
     )
     assert result.summary is not None
     summary = replace(result.summary, details=result.details)
-    write_scenario_folder(out_dir, result, summary, source_text=source_text)
+    base = ctx.audit or active() or Audit()
+    with audit_session(audit=base.for_scenario(sc)):  # the folder's manifest: its own settings
+        write_scenario_folder(out_dir, result, summary, source_text=source_text)
     return _outcome(ctx.data, result, summary, time.perf_counter() - start)
 
 
@@ -111,6 +117,7 @@ def write_scenario_folder(
         if result.budgets is not None:
             budgets = {**result.budgets.summary, "source_run": str(out_dir)}
             write_budget_run(stage / "budgets", summary=budgets, rows=list(result.budgets.rows))
+            write_manifest(stage, kind="run")  # again: the budgets folder is one of its files
         _replace_dir(stage, out_dir)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transport.audit import record_input
 from transport.errors import InputError, Problem
 
 FILES = ("schools.csv", "pupils.csv", "vehicles.csv")
@@ -73,9 +74,14 @@ def parse_csv_text(text: str, *, file: str) -> pd.DataFrame:
     return frame
 
 
-def read_csv_file(path: Path) -> pd.DataFrame:
-    """Read one CSV file (UTF-8, or Windows-1252 as Excel sometimes saves) as text."""
+def read_csv_file(path: Path, *, role: str = "file") -> pd.DataFrame:
+    """Read one CSV file (UTF-8, or Windows-1252 as Excel sometimes saves) as text.
+
+    The bytes read are recorded for the command's manifest.json as an input of ``role``
+    (``data`` for the data folder's files).
+    """
     data = path.read_bytes()
+    record_input(path, data, role=role)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -110,7 +116,7 @@ def load_tables(folder: str | Path) -> RawTables:
             tables[name] = None
             continue
         try:
-            tables[name] = read_csv_file(path)
+            tables[name] = read_csv_file(path, role="data")
         except InputError as exc:
             problems.extend(exc.problems)
             tables[name] = None

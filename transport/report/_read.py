@@ -12,6 +12,7 @@ from typing import Any
 from transport.data.validate import read_dataset
 from transport.errors import InputError, Problem
 from transport.model import Dataset
+from transport.runs.manifest import check_unchanged
 from transport.runs.write import RunFiles, read_run
 
 
@@ -86,6 +87,7 @@ def read_compare(compare_dir: str | Path, *, data_dir: str | Path | None = None)
         raise InputError([Problem(str(path), None, None, f"not readable: {exc}")]) from None
     if not rows:
         raise InputError([Problem(str(path), None, None, "holds no scenario")])
+    check_unchanged(folder)
     data_path = Path(data_dir) if data_dir is not None else _data_from(meta, path)
     data = read_dataset(data_path)
 

@@ -26,6 +26,7 @@ from transport.report.geometry import (
 )
 from transport.report.gpkg import write_geopackage
 from transport.report.maps import TILES, asset, map_data, map_head, map_html, map_scripts
+from transport.runs.manifest import MANIFEST, add_outputs
 
 NEED_COLOURS = {
     "ASD": "#0072B2",
@@ -111,10 +112,16 @@ def write_report(
         points = school_points(view.data, placed, sc.run.routes)
         write_geojson(sc.folder / "routes.geojson", feature_collection(lines, points, name=sc.name))
         write_geopackage(sc.folder / "routes.gpkg", lines, points, grid)
+        add_outputs(sc.folder, ["routes.geojson", "routes.gpkg"])
         data = map_data(lines, points, grid, colours=colours, tiles=options.tiles)
         maps.append(map_html(i, data, title=f"Map of routes, {sc.name}"))
     page = render_page(view, maps, suppressed=grid.suppressed, options=options)
-    return write_private_text(view.folder / "report.html", page)
+    path = write_private_text(view.folder / "report.html", page)
+    nested = [
+        f"{sc.folder.relative_to(view.folder).as_posix()}/{MANIFEST}" for sc in view.scenarios
+    ]
+    add_outputs(view.folder, ["report.html", *nested])
+    return path
 
 
 def render_page(

@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_input
 from transport.errors import InputError, Problem
 from transport.model import Placement, PlacementResult, Route, Stop, format_hhmm
+from transport.runs.manifest import MANIFEST, check_unchanged, write_manifest
 
 PLACEMENT_COLUMNS = (
     "pupil_id",
@@ -125,6 +127,7 @@ def write_run(
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
     binaries: dict[str, bytes] | None = None,
+    kind: str = "run",
 ) -> Path:
     """Write a run folder atomically and return its path.
 
@@ -142,6 +145,9 @@ def write_run(
         More text files (HTML, Markdown): ``{file_name: text}``.
     binaries
         More files written as bytes (PDF): ``{file_name: data}``.
+    kind
+        The folder's kind (``run``, ``sheets``, ``budgets`` …), written to its manifest.json
+        (:mod:`transport.runs.manifest`), which lists every file with its sha256.
 
     Notes
     -----
@@ -180,6 +186,7 @@ def write_run(
         for name, data in (binaries or {}).items():
             write_bytes(tmp / name, data)
         write_text(tmp / "summary.json", json.dumps(summary, indent=2, sort_keys=False) + "\n")
+        write_manifest(tmp, kind=kind)
         os.chmod(tmp, 0o700)
         _replace_dir(tmp, target)
     finally:
@@ -353,6 +360,8 @@ def read_run(run_dir: str | Path) -> RunFiles:
     ------
     InputError
         When the folder, placements.csv or summary.json is missing or a file is malformed.
+    RunChangedError
+        When the folder's files no longer match its manifest.json (edited after writing).
     """
     folder = Path(run_dir)
     problems: list[Problem] = []
@@ -361,6 +370,10 @@ def read_run(run_dir: str | Path) -> RunFiles:
             problems.append(Problem(name, None, None, f"missing from run folder {folder}"))
     if problems:
         raise InputError(problems)
+    check_unchanged(folder)
+    for name in ("placements.csv", "routes.csv", "stops.csv", "summary.json", MANIFEST):
+        if (folder / name).is_file():
+            record_input(folder / name, role="run")
     try:
         summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
         placements = tuple(
