@@ -16,6 +16,7 @@ from transport.cli.common import (
     NO_USER_ENV,
     Group,
     install_signal_handlers,
+    private_by_default,
     run_command,
 )
 from transport.cli.compare import compare
@@ -76,6 +77,7 @@ cli.add_command(verify)
 def main() -> None:
     """Console entry point."""
     install_signal_handlers()
+    private_by_default()
     sys.exit(run_command(cli))
 
 

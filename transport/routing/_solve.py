@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 import time
 import warnings
 from collections import Counter
@@ -155,7 +156,9 @@ def run_subproblems(
     if workers > 1 and len(heavy) > 1:
         ctx = multiprocessing.get_context("spawn")
         try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(heavy)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(heavy)), mp_context=ctx, initializer=_leave_interrupts
+            ) as pool:
                 futures = [pool.submit(solve_subproblem, s, backend, deadline) for s in heavy]
                 for s in light:
                     done(solve_subproblem(s, backend))
@@ -172,6 +175,11 @@ def run_subproblems(
         if s.school_id not in out:
             done(solve_subproblem(s, backend, deadline))
     return out
+
+
+def _leave_interrupts() -> None:
+    """Worker processes ignore Ctrl-C: the main process stops them (and says so once)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------------------------
