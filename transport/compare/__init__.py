@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from transport.audit import active
+from transport.audit import active, audited
 from transport.budgets import read_attendance
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
@@ -101,6 +101,7 @@ def _map_files(scenarios: list[tuple[Scenario, Path]]) -> list[tuple[str, Path]]
     ]
 
 
+@audited
 def compare_scenarios(
     scenario_files: Sequence[str | Path],
     data_dir: str | Path,

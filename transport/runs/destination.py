@@ -78,6 +78,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
     ),
     "impact": frozenset({"impact.csv", "impact-by-school.csv", "impact.html", "summary.json"}),
 }
+KNOWN_FILES = {kind: names | {"manifest.json"} for kind, names in KNOWN_FILES.items()}
 _LEGACY_STAGES = {
     "run": ("place", "solve"),
     "sheets": ("sheets",),

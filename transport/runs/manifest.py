@@ -165,6 +165,20 @@ def output_files(folder: Path, *, exclude: Sequence[str] = ()) -> list[dict[str,
     return sorted(out, key=lambda f: f["file"])
 
 
+def _listing(folder: Path, *, exclude: Sequence[str]) -> list[dict[str, Any]]:
+    """The files in a folder (as :func:`output_files` names them), unreadable ones too."""
+    try:
+        return output_files(folder, exclude=exclude)
+    except OSError:
+        names = []
+        for dirpath, dirnames, filenames in os.walk(folder):
+            rel = Path(dirpath).relative_to(folder)
+            if rel == Path("."):
+                dirnames[:] = [d for d in dirnames if d not in exclude]
+            names += [{"file": (rel / n).as_posix()} for n in filenames if n not in IGNORED]
+        return names
+
+
 def _summary_of(folder: Path) -> Mapping[str, Any]:
     for name in ("summary.json", "comparison.json"):
         path = folder / name
@@ -333,14 +347,18 @@ def _check_outputs(folder: Path, doc: Mapping[str, Any], prefix: str) -> list[Fi
         if not path.is_file() or path.is_symlink():
             checks.append(FileCheck("output", shown, "missing"))
             continue
-        same = sha256_file(path) == entry.get("sha256")
+        try:
+            same = sha256_file(path) == entry.get("sha256")
+        except OSError:
+            checks.append(FileCheck("output", shown, "unreadable"))
+            continue
         checks.append(FileCheck("output", shown, "ok" if same else "changed"))
         if same and name.endswith("/" + MANIFEST):
             sub = path.parent
             inner = read_manifest(sub) or {"outputs": []}
             checks += _check_outputs(sub, inner, shown[: -len(MANIFEST)])
     exclude = set(doc.get("excluded") or ())
-    for entry in output_files(folder, exclude=tuple(exclude)):
+    for entry in _listing(folder, exclude=tuple(exclude)):
         if entry["file"] not in listed:
             checks.append(FileCheck("output", f"{prefix}{entry['file']}", "not in manifest"))
     return checks
@@ -382,9 +400,34 @@ def verify_folder(folder: str | Path, *, data_dir: str | Path | None = None) -> 
         if not path.is_file():
             checks.append(FileCheck(str(entry.get("role")), str(path), "missing"))
             continue
-        same = sha256_file(path) == entry.get("sha256")
+        try:
+            same = sha256_file(path) == entry.get("sha256")
+        except OSError:
+            checks.append(FileCheck(str(entry.get("role")), str(path), "unreadable"))
+            continue
         checks.append(FileCheck(str(entry.get("role")), str(path), "ok" if same else "changed"))
     return Verification(folder, tuple(checks))
+
+
+CHANGED_HINT = (
+    "edited after the run was written, so the run cannot be trusted: solve again, or see "
+    "'sen-transport verify'"
+)
+
+
+def changed_files(folder: str | Path) -> list[FileCheck]:
+    """The written files of a folder that no longer match its manifest (none without one).
+
+    Raises
+    ------
+    RunChangedError
+        When manifest.json is there but unreadable.
+    """
+    folder = Path(folder)
+    doc = read_manifest(folder)
+    if doc is None:
+        return []
+    return [c for c in _check_outputs(folder, doc, "") if not c.ok]
 
 
 def check_unchanged(folder: str | Path) -> None:
@@ -396,14 +439,9 @@ def check_unchanged(folder: str | Path) -> None:
     RunChangedError
         Naming every file that was changed, removed or added since the folder was written.
     """
-    folder = Path(folder)
-    doc = read_manifest(folder)
-    if doc is None:
-        return
-    bad = [c for c in _check_outputs(folder, doc, "") if not c.ok]
+    bad = changed_files(folder)
     if bad:
         listed = "; ".join(f"{c.file} ({c.status})" for c in bad)
         raise RunChangedError(
-            f"{folder} no longer matches its manifest.json: {listed}. A run edited after it was "
-            f"written cannot be trusted: solve again, or check it with 'sen-transport verify'"
+            f"{folder} no longer matches its manifest.json: {listed}; {CHANGED_HINT}"
         )

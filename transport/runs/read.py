@@ -35,7 +35,7 @@ from transport.audit import record_input
 from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.errors import InputError, Problem
 from transport.model import Dataset, Placement, Route, Stop
-from transport.runs.manifest import MANIFEST, check_unchanged
+from transport.runs.manifest import CHANGED_HINT, MANIFEST, changed_files
 
 PLACEMENTS = "placements.csv"
 ROUTES = "routes.csv"
@@ -92,15 +92,18 @@ def read_run(
     ------
     InputError
         Listing every problem found, each with its file and row.
-    RunChangedError
-        When the folder's files no longer match its manifest.json (edited after writing).
+        A file that no longer matches the run's manifest.json (edited after the run was
+        written) is one of the problems.
     """
     folder = Path(run_dir)
     _check_folder(folder)
-    check_unchanged(folder)
+    problems: list[Problem] = []
+    changed = [  # files edited since the run was written: refused with any other problem
+        Problem(c.file, None, None, f"no longer matches manifest.json ({c.status}): {CHANGED_HINT}")
+        for c in changed_files(folder)
+    ]
     if os.path.isfile(folder / MANIFEST):
         record_input(folder / MANIFEST, role="run")
-    problems: list[Problem] = []
     present = {name: os.path.lexists(folder / name) for name in (ROUTES, STOPS)}
     required = (
         [PLACEMENTS, SUMMARY] if need_summary or os.path.lexists(folder / SUMMARY) else [PLACEMENTS]
@@ -115,7 +118,7 @@ def read_run(
         if not os.path.lexists(folder / name):
             problems.append(Problem(name, None, None, f"missing from run folder {folder}"))
     if problems:
-        raise InputError(problems)
+        raise InputError([*changed, *problems])
 
     summary = _summary(folder / SUMMARY, problems) if SUMMARY in required else {}
     placements, place_rows = _placements(folder / PLACEMENTS, problems)
@@ -134,7 +137,7 @@ def read_run(
             Problem(lacking, None, None, "missing: routes.csv and stops.csv go together")
         )
     if problems:
-        raise InputError(problems)
+        raise InputError([*changed, *problems])
     run = RunFiles(
         folder,
         summary,
@@ -146,8 +149,8 @@ def read_run(
     _consistency(run, problems)
     if data is not None:
         problems += run_data_problems(run, data)
-    if problems:
-        raise InputError(problems)
+    if problems or changed:
+        raise InputError([*changed, *problems])
     return run
 
 
