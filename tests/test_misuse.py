@@ -370,6 +370,14 @@ CORPUS: list[Case] = [
     Case("dest-impact-into-data",
          lambda w: ["impact", w.run, w.run_b, "--data", w.data, "--out", w.data],
          ("is the data folder",)),
+    Case("dest-site-into-data",
+         lambda w: ["site", "--data", w.data, "--candidates", w.data / "schools.csv", "--out",
+                    w.data],
+         ("is the data folder",)),
+    Case("dest-site-over-the-folder-of-its-candidates",
+         lambda w: ["site", "--data", w.data, "--candidates", w.root / "c" / "candidates.csv",
+                    "--out", w.root / "c"],
+         ("holds the candidates file",), put(lambda w: w.root / "c" / "candidates.csv", "x\n")),
     Case("num-option-impact-minutes-nan",
          lambda w: ["impact", w.run, w.run_b, "--data", w.data, "--out", w.out, "--minutes", "nan"],
          ("minutes",)),
@@ -493,7 +501,7 @@ def test_corpus_covers_every_command_and_class():
     assert {c.id.split("-")[0] for c in CORPUS} == {"dest", "num", "run", "fmt", "msg"}
     commands = {command_of(c) for c in CORPUS}
     assert commands == {"place", "solve", "sheets", "diff", "budgets", "compare", "data kent",
-                        "graph build", "tender", "award", "impact"}  # fmt: skip
+                        "graph build", "tender", "award", "impact", "site"}  # fmt: skip
     for command in commands:  # every command is refused its own input as its destination
         assert any(c.id.startswith("dest") and command_of(c) == command for c in CORPUS), command
 

@@ -28,6 +28,7 @@ from transport.runs.destination import MARKER
 from transport.runs.sheets import NEVER_REDACTED
 
 TINY = Path(__file__).parent / "data" / "tiny"
+SITES = Path(__file__).parent / "data" / "siting" / "candidates.csv"
 FAST = ["--time-limit", "2", "--workers", "1"]
 NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "PD", "HI", "VI", "MSI", "SpLD", "OTH")
 
@@ -84,12 +85,13 @@ def run_everything(data: Path, tmp: Path, *extra: str) -> tuple[str, Path]:
         ["budgets", "--data", str(data), "--run", str(tmp / "a"), "--out", str(tmp / "ptb"),
          "--draws", "50"],
         ["diff", str(tmp / "keep"), str(tmp / "b"), "--out", str(tmp / "changes.csv")],
+        ["site", "--data", str(data), "--candidates", str(SITES), "--out", str(tmp / "site")],
     ]  # fmt: skip
     texts = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for args in commands:
-            if args[0] in ("place", "solve", "diff"):
+            if args[0] in ("place", "solve", "diff", "site"):
                 args = [*args, *extra]
             result = runner.invoke(cli, args, catch_exceptions=False)
             assert result.exit_code == 0, (args, result.output)

@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pipeline", ("transport.pipeline",)),
     ("compare", ("transport.compare",)),
     ("report", ("transport.report",)),
-    ("jobs", ("transport.jobs",)),
+    ("jobs", ("transport.jobs", "transport.site_job")),
     ("datagen", ("transport.datagen",)),
     ("cli", ("transport.cli", "transport.__main__")),
 )

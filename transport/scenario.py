@@ -16,7 +16,9 @@ changes a result::
     school_id = "119056"          # a school ...
     add = 20                      # ... gains 20 places
     # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most,
-    #     batch = 25 places at a time, candidates = [...] school ids; see placement/capacity.py)
+    #     candidates = [...] school ids, kinds = ["special", "resourced"], max_per_school = 30,
+    #     max_growth = 1.0, method = "exact" | "greedy" (batch = 25 places at a time);
+    #     see placement/capacity.py)
 
     [prices]
     basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
@@ -123,9 +125,12 @@ class PlacementSettings:
 class CapacityChange:
     """Add places: at one school, or ``add`` places for ``needs`` sited where they save most.
 
-    ``where = "best"`` sites the places ``batch`` at a time among ``candidates`` (default: the
-    special schools and resourced units serving one of ``needs``); see
-    :mod:`transport.placement.capacity` for the method.
+    ``where = "best"`` sites the places among ``candidates`` (default: the schools of
+    ``kinds``, special schools and resourced units, serving one of ``needs``), at most
+    ``max_per_school`` at any one school and at most ``max_growth`` times its places today
+    (1.0: it may double), by the exact model (``method = "exact"``, the
+    default) or ``batch`` at a time by the greedy (``method = "greedy"``); see
+    :mod:`transport.placement.capacity` for both.
     """
 
     add: int
@@ -134,6 +139,10 @@ class CapacityChange:
     where: str | None = None
     candidates: tuple[str, ...] = ()
     batch: int = 25
+    max_per_school: int | None = None
+    max_growth: float | None = None
+    method: str = "exact"
+    kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.add, bool) or not isinstance(self.add, int):
@@ -170,6 +179,30 @@ class CapacityChange:
                 f"capacity.batch must be a whole number from 1 to {MAX_PLACES_ADDED:,}, "
                 f"got {self.batch!r}"
             )
+        cap = self.max_per_school
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ParameterError(f"capacity.max_per_school must be a whole number ≥ 1, got {cap!r}")
+        if cap is not None and self.where != "best":
+            raise ParameterError('capacity.max_per_school applies to where = "best" only')
+        growth = self.max_growth
+        if growth is not None and (
+            isinstance(growth, bool)
+            or not isinstance(growth, int | float)
+            or not (math.isfinite(growth) and growth > 0)
+        ):
+            raise ParameterError(f"capacity.max_growth must be a number > 0, got {growth!r}")
+        if growth is not None and self.where != "best":
+            raise ParameterError('capacity.max_growth applies to where = "best" only')
+        if self.method not in ("exact", "greedy"):
+            raise ParameterError(
+                f'capacity.method must be "exact" or "greedy", got {self.method!r}'
+            )
+        for kind in self.kinds:
+            if kind not in ("special", "resourced", "mainstream", "independent"):
+                raise ParameterError(
+                    f"capacity.kinds: unknown kind {kind!r} "
+                    "(special, resourced, mainstream, independent)"
+                )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from transport.cli.graph import graph
 from transport.cli.history import diff
 from transport.cli.place import place
 from transport.cli.sheets import sheets
+from transport.cli.site import site
 from transport.cli.solve import solve
 from transport.cli.tender import award, impact, tender
 from transport.cli.verify import verify
@@ -72,6 +73,7 @@ cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)
 cli.add_command(verify)
+cli.add_command(site)
 
 
 def main() -> None:

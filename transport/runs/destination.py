@@ -7,7 +7,7 @@ creates or replaces a folder only when it is
 * empty, or
 * a folder this engine wrote, of the same kind: it holds the marker file ``.sen-transport``
   naming the kind (``run``, ``sheets``, ``budgets``, ``compare``, ``data``, ``tender``,
-  ``award``, ``impact``), or — for folders written before the marker existed — its
+  ``award``, ``impact``, ``site``), or — for folders written before the marker existed — its
   summary.json ``stage`` or comparison.json says so and it holds nothing but the files the
   engine writes there.
 
@@ -38,7 +38,7 @@ MARKER = ".sen-transport"
 """The marker file of every folder the engine writes: JSON ``{"kind": …, "files": […]}``."""
 
 DIR_MODE = 0o700
-KINDS = ("run", "sheets", "budgets", "compare", "data", "tender", "award", "impact")
+KINDS = ("run", "sheets", "budgets", "compare", "data", "tender", "award", "impact", "site")
 
 # Every name the engine writes at the top of a folder of each kind (what a folder written
 # before the marker existed may hold; a marked folder may also hold the files its marker lists).
@@ -77,6 +77,9 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
         }
     ),
     "impact": frozenset({"impact.csv", "impact-by-school.csv", "impact.html", "summary.json"}),
+    "site": frozenset(
+        {"placements.csv", "sites.csv", "sites.geojson", "report.html", "summary.json"}
+    ),
 }
 KNOWN_FILES = {kind: names | {"manifest.json"} for kind, names in KNOWN_FILES.items()}
 _LEGACY_STAGES = {
@@ -86,6 +89,7 @@ _LEGACY_STAGES = {
     "tender": ("tender",),
     "award": ("award",),
     "impact": ("impact",),
+    "site": ("site",),
 }
 _KIND_NAMES = {
     "run": "a run folder",
@@ -96,6 +100,7 @@ _KIND_NAMES = {
     "tender": "a tender folder",
     "award": "an award folder",
     "impact": "an impact folder",
+    "site": "a siting folder",
 }
 
 Inputs = Iterable[tuple[str, "str | Path | None"]]
