@@ -3,11 +3,21 @@
 It reads a run folder (routes.csv, stops.csv, placements.csv, summary.json) and the data
 folder's CSV files with the standard library and numpy, recomputes travel with its own
 crow-fly model (great-circle miles × circuity at the average speed, parameters from
-summary.json) and returns a list of violations; an empty list means the run keeps the contract.
+summary.json), or reads the run's travel matrix file itself when the run used one, and returns
+a list of violations; an empty list means the run keeps the contract.
+
+Shared stops: consecutive pupils of a route with the same ``stop_id`` board at one visit (one
+pickup time, one ride); a stop is never visited twice by one route, and a stop's pupils of one
+school ride one vehicle unless no vehicle type could take them all (seats, wheelchair spaces,
+a PA's seat) or two of them are incompatible. A visit's dwell is ``dwell_min`` plus
+``dwell_per_pupil_min`` per pupil boarding, added to the ride of every pupil already aboard.
 
 A mixed-school route names its schools in visiting order in ``school_id``, ``;``-separated;
 it drives every pickup, then the schools in that order, and a stop at a school before the
-last adds the dwell to the ride of the pupils still aboard.
+last adds ``dwell_min`` to the ride of the pupils still aboard.
+
+With ``strict_limits`` (summary.json ``parameters.routing``) a ride may not exceed the stated
+limit unless the direct journey alone does, and then not the direct journey.
 
 Usage::
 
@@ -55,22 +65,49 @@ def _flag(text: str) -> bool:
 
 
 class Travel:
-    """The contract's crow-fly model, written again from its definition."""
+    """The contract's crow-fly model, written again from its definition, or a travel matrix
+    read from its file; points are named by travel id (school, stop or pupil id)."""
 
-    def __init__(self, circuity: float, speed_mph: float) -> None:
+    def __init__(
+        self,
+        circuity: float,
+        speed_mph: float,
+        where: dict[str, tuple[float, float]],
+        matrix: dict[tuple[str, str], tuple[float, float]] | None = None,
+    ) -> None:
         self.circuity = circuity
         self.speed = speed_mph
+        self.where = where
+        self.matrix = matrix
 
-    def miles(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    def _crowfly(self, a: str, b: str) -> float:
+        lat1, lon1, lat2, lon2 = map(math.radians, (*self.where[a], *self.where[b]))
         h = (
             math.sin((lat2 - lat1) / 2) ** 2
             + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
         )
         return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(1.0, max(0.0, h)))) * self.circuity
 
-    def minutes(self, a: tuple[float, float], b: tuple[float, float]) -> float:
-        return self.miles(a, b) / self.speed * 60.0
+    def miles(self, a: str, b: str) -> float:
+        if a == b:
+            return 0.0
+        if self.matrix is not None:
+            return self.matrix[a, b][0]
+        return self._crowfly(a, b)
+
+    def minutes(self, a: str, b: str) -> float:
+        if a == b:
+            return 0.0
+        if self.matrix is not None:
+            return self.matrix[a, b][1]
+        return self._crowfly(a, b) / self.speed * 60.0
+
+
+def _read_matrix(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    out = {}
+    for r in _rows(path):
+        out[r["from_id"], r["to_id"]] = (float(r["miles"]), float(r["minutes"]))
+    return out
 
 
 def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
@@ -79,8 +116,9 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
     out: list[str] = []
     summary: dict[str, Any] = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     par = summary["parameters"]
-    travel = Travel(par["travel"]["circuity"], par["travel"]["speed_mph"])
     dwell = float(par["travel"]["dwell_min"])
+    per_pupil = float(par["travel"].get("dwell_per_pupil_min", 0.0))
+    strict = bool(par.get("routing", {}).get("strict_limits", False))
     ride_par, cost_par = par["ride"], par["cost"]
 
     schools = {r["school_id"]: r for r in _rows(data / "schools.csv")}
@@ -93,8 +131,15 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
     routes = _rows(run / "routes.csv")
     stops = _rows(run / "stops.csv")
     unrouted = set(summary.get("unrouted", []))
+    stop_of = {pid: p.get("stop_id", "") for pid, p in pupils.items()}
+    point = {pid: stop_of[pid] or pid for pid in pupils}  # travel id of a pupil's pickup
     where = {sid: _latlon(s) for sid, s in schools.items()}
-    home = {pid: _latlon(p) for pid, p in pupils.items()}
+    where |= {point[pid]: _latlon(p) for pid, p in pupils.items()}
+    model = par.get("travel_model", {})
+    matrix = None
+    if model.get("backend") == "matrix":
+        matrix = _read_matrix(Path(model["file"]))
+    travel = Travel(par["travel"]["circuity"], par["travel"]["speed_mph"], where, matrix)
 
     # every placed, routable pupil on exactly one route; nobody else on any
     on_route = Counter(p for r in routes for p in r["pupils"].split(";") if p)
@@ -117,6 +162,7 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
     pair_set = {frozenset(p) for p in pairs}
     total = 0.0
     by_type: Counter[str] = Counter()
+    routes_of_stop: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in routes:
         rid = r["route_id"]
         members = [p for p in r["pupils"].split(";") if p]
@@ -143,21 +189,33 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
         for p in members:
             if placed.get(p) not in route_schools:
                 out.append(f"route {rid}: pupil {p} is placed at another school")
+        visits: list[list[str]] = []
+        for p in members:
+            if visits and stop_of[p] and stop_of[visits[-1][0]] == stop_of[p]:
+                visits[-1].append(p)
+            else:
+                visits.append([p])
+        seen_stops = Counter(stop_of[vis[0]] for vis in visits if stop_of[vis[0]])
+        for stop, k in seen_stops.items():
+            if k > 1:
+                out.append(f"route {rid}: stop {stop} is visited {k} times")
+        for p in members:
+            if stop_of[p] and not _flag(pupils[p]["solo"]):
+                routes_of_stop[stop_of[p], placed.get(p, "")].add(rid)
         out += _check_times(
             r,
-            members,
+            visits,
             route_schools,
             stops_by_route.get(rid, []),
             travel,
-            dwell,
-            where,
-            home,
+            (dwell, per_pupil, strict),
+            point,
             pupils,
             schools,
             placed,
             ride_par,
         )
-        miles = _route_miles(members, route_schools, travel, where, home)
+        miles = _route_miles(visits, route_schools, travel, point)
         written = float(r["route_miles"])
         if abs(miles - written) > 0.0051:
             out.append(f"route {rid}: route_miles {written} but recomputed {miles:.4f}")
@@ -167,6 +225,7 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
         if abs(cost - float(r["annual_cost"])) > 0.011:
             out.append(f"route {rid}: annual_cost {r['annual_cost']} but recomputed {cost:.2f}")
         total += float(r["annual_cost"])
+    out += _check_split_stops(routes_of_stop, pupils, stop_of, placed, vehicles, pair_set)
     if abs(total - float(summary["annual_transport_cost"])) > 0.011:
         out.append(
             f"summary annual_transport_cost {summary['annual_transport_cost']} != {total:.2f}"
@@ -179,36 +238,75 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
     return out
 
 
-def _route_miles(members, route_schools, travel, where, home) -> float:
-    points = [home[p] for p in members] + [where[s] for s in route_schools]
+def _check_split_stops(routes_of_stop, pupils, stop_of, placed, vehicles, pair_set) -> list[str]:
+    """A stop's (non-solo) pupils of one school on two or more routes: only when no vehicle
+    type could take them all, or two of them are incompatible."""
+    out = []
+    for (stop, school), rids in routes_of_stop.items():
+        if len(rids) < 2:
+            continue
+        group = [
+            p
+            for p, s in stop_of.items()
+            if s == stop and placed.get(p) == school and not _flag(pupils[p]["solo"])
+        ]
+        wheel = sum(_flag(pupils[p]["wheelchair"]) for p in group)
+        seats = len(group) - wheel + int(any(_flag(pupils[p]["needs_pa"]) for p in group))
+        fits = any(
+            int(v["seats"]) >= seats and int(v["wheelchair_spaces"]) >= wheel
+            for v in vehicles.values()
+        )
+        clash = any(frozenset((a, b)) in pair_set for a in group for b in group if a < b)
+        if fits and not clash:
+            out.append(f"stop {stop} is split over {len(rids)} routes though one vehicle fits")
+    return out
+
+
+def _route_miles(visits, route_schools, travel, point) -> float:
+    points = [point[v[0]] for v in visits] + list(route_schools)
     return sum(travel.miles(a, b) for a, b in zip(points, points[1:], strict=False))
 
 
 def _check_times(
-    r, members, route_schools, stops, travel, dwell, where, home, pupils, schools, placed, ride_par
+    r, visits, route_schools, stops, travel, rules, point, pupils, schools, placed, ride_par
 ) -> list[str]:
     """Each ride recomputed (travel + dwells) within its limit, matching stops.csv, on time."""
+    dwell, per_pupil, strict = rules
     out: list[str] = []
     rid = r["route_id"]
+    members = [p for v in visits for p in v]
     seqs = sorted(stops, key=lambda s: int(s["seq"]))
     in_order = [s["pupil_id"] for s in seqs] == members
     if not in_order or [int(s["seq"]) for s in seqs] != list(range(1, len(members) + 1)):
         return [f"route {rid}: stops.csv does not list its pupils in pickup order"]
-    points = [home[p] for p in members] + [where[s] for s in route_schools]
+    row = {s["pupil_id"]: s for s in seqs}
+    points = [point[v[0]] for v in visits] + list(route_schools)
     legs = [travel.minutes(a, b) for a, b in zip(points, points[1:], strict=False)]
-    k = len(members)
-    for j, (p, s) in enumerate(zip(members, seqs, strict=True)):
-        own = placed[p] if placed.get(p) in route_schools else route_schools[-1]
-        target = k + route_schools.index(own)  # index of the pupil's school in ``points``
-        ride = sum(legs[j:target]) + dwell * (target - j - 1)
-        direct = travel.minutes(home[p], where[own])
-        eff = max(_limit(pupils[p], ride_par), direct + float(ride_par["direct_slack_min"]))
-        if ride > eff + EPS:
-            out.append(f"route {rid}: pupil {p} rides {ride:.2f} min, limit {eff:.2f}")
-        if abs(ride - float(s["ride_min"])) > 0.1:
-            out.append(f"route {rid}: pupil {p} ride_min {s['ride_min']} but recomputed {ride:.2f}")
-        if _hhmm(s["pickup"]) + ride > _hhmm(schools[own]["arrive_by"]) + EPS:
-            out.append(f"route {rid}: pupil {p} picked up at {s['pickup']} arrives late")
+    # the dwell each point adds to the ride of the pupils already aboard
+    waits = [dwell + per_pupil * len(v) for v in visits] + [dwell] * len(route_schools)
+    k = len(visits)
+    for j, visit in enumerate(visits):
+        if len({row[p]["pickup"] for p in visit}) > 1:
+            out.append(f"route {rid}: pupils of one visit have different pickup times")
+        for p in visit:
+            s = row[p]
+            own = placed[p] if placed.get(p) in route_schools else route_schools[-1]
+            target = k + route_schools.index(own)  # index of the pupil's school in ``points``
+            ride = sum(legs[j:target]) + sum(waits[j + 1 : target])
+            direct = travel.minutes(point[p], own)
+            limit = _limit(pupils[p], ride_par)
+            if strict:
+                eff = max(limit, direct)
+            else:
+                eff = max(limit, direct + float(ride_par["direct_slack_min"]))
+            if ride > eff + EPS:
+                out.append(f"route {rid}: pupil {p} rides {ride:.2f} min, limit {eff:.2f}")
+            if abs(ride - float(s["ride_min"])) > 0.1:
+                out.append(
+                    f"route {rid}: pupil {p} ride_min {s['ride_min']} but recomputed {ride:.2f}"
+                )
+            if _hhmm(s["pickup"]) + ride > _hhmm(schools[own]["arrive_by"]) + EPS:
+                out.append(f"route {rid}: pupil {p} picked up at {s['pickup']} arrives late")
     return out
 
 

@@ -40,7 +40,12 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
     assert summary["pupils"] == 12
     assert summary["unplaced"] == [u.pupil_id for u in expected.unplaced]
     params = summary["parameters"]
-    assert params["travel"] == {"circuity": 1.3, "speed_mph": 25.0, "dwell_min": 2.0}
+    assert params["travel"] == {
+        "circuity": 1.3,
+        "speed_mph": 25.0,
+        "dwell_min": 2.0,
+        "dwell_per_pupil_min": 0.0,
+    }
     assert params["cost"]["school_days"] == 190 and params["policy"] == policy
     # the report never prints pupil ids
     assert "P01" not in result.output

@@ -108,10 +108,17 @@ def read_data(data_dir: str | Path, *, districts_file: str | Path | None = None)
 
 @contextlib.contextmanager
 def scenario_travel(
-    scenario: Scenario, travel: TravelModel | None = None, *, cache_dir: str | Path | None = None
+    scenario: Scenario,
+    travel: TravelModel | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
 ) -> Iterator[TravelModel]:
-    """The travel model of the scenario's ``[travel]`` (``travel`` when given), closed after."""
-    model = travel or travel_model(scenario.network, scenario.travel, cache_dir=cache_dir)
+    """The travel model of the scenario's ``[travel]`` (``travel`` when given), closed after;
+    a travel matrix is looked for in ``data_dir`` unless the scenario names its file."""
+    model = travel or travel_model(
+        scenario.network, scenario.travel, cache_dir=cache_dir, data_dir=data_dir
+    )
     try:
         yield model
     finally:
@@ -149,7 +156,7 @@ def place_job(
     record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(scenario, data, model, until="place")
     assert result.summary is not None
     write_run(out_dir, summary=result.summary.to_dict(), placements=result.placements)
@@ -185,7 +192,7 @@ def solve_job(
     record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(scenario, data, model, until="route", route_progress=progress)
     assert result.summary is not None
     summary = result.summary if named else replace(result.summary, scenario=None)
@@ -327,7 +334,7 @@ def budgets_job(
         scenario = replace(scenario, sources={**scenario.sources, **dict.fromkeys(keys, "run")})
     record_scenario(scenario)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(
             scenario,
             data,

@@ -91,6 +91,14 @@ class Pupil:
     needs_pa: bool
     solo: bool
     max_ride_min: int | None
+    stop_id: str | None = None
+    """A shared pickup point (siblings, a collection point): pupils with the same ``stop_id``
+    board one vehicle at one visit. ``None``: picked up at their own door."""
+
+    @property
+    def travel_id(self) -> str:
+        """The id of the pupil's pickup point in a travel matrix: the stop, else the pupil."""
+        return self.stop_id if self.stop_id is not None else self.pupil_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +151,19 @@ class TravelParams:
     circuity: float = 1.3
     speed_mph: float = 25.0
     dwell_min: float = 2.0
+    dwell_per_pupil_min: float = 0.0
+    """Minutes added to a pickup's dwell for each pupil boarding there (default 0: a visit's
+    dwell is ``dwell_min`` whoever boards)."""
 
     def __post_init__(self) -> None:
         _bounded("circuity", self.circuity, 1.0, 3.0)
         _bounded("speed_mph", self.speed_mph, 1.0, 80.0)
         _bounded("dwell_min", self.dwell_min, 0.0, 30.0)
+        _bounded("dwell_per_pupil_min", self.dwell_per_pupil_min, 0.0, 5.0)
+
+    def dwell_of_visit(self, boarding: int) -> float:
+        """Minutes a pickup visit adds to the ride of every pupil already aboard."""
+        return self.dwell_min + self.dwell_per_pupil_min * boarding
 
 
 @dataclass(frozen=True)
@@ -175,8 +191,14 @@ class RideParams:
             else self.secondary_limit_min
         )
 
-    def effective_limit(self, pupil: Pupil, direct_min: float) -> float:
-        """The contract's effective limit: ``max(limit, direct_min + slack)``."""
+    def effective_limit(self, pupil: Pupil, direct_min: float, *, strict: bool = False) -> float:
+        """The contract's effective limit: ``max(limit, direct_min + slack)``.
+
+        With ``strict`` (``--strict-limits``), no slack: ``max(limit, direct_min)``, so a pupil
+        whose direct journey alone exceeds the limit rides direct (last pickup, or alone).
+        """
+        if strict:
+            return max(float(self.limit_for(pupil)), direct_min)
         return max(float(self.limit_for(pupil)), direct_min + self.direct_slack_min)
 
 

@@ -174,6 +174,8 @@ class SavingsModel:
         seed: int = 0,
     ) -> None:
         self.data, self.params, self.travel, self.seed = data, params, travel, seed
+        routing = (run.summary.get("parameters") or {}).get("routing") or {}
+        self.strict = bool(routing.get("strict_limits", False))  # the run's own ride rule
         self.routes = {r.route_id: r for r in run.routes}
         self.route_of = {p: r.route_id for r in run.routes for p in r.pupils}
         check_run_data(run, data)  # a run made from another data folder: file and row named
@@ -254,7 +256,13 @@ class SavingsModel:
         pupils = [data.pupil_by_id[p] for p in route.pupils]
         usable = self._usable(route)
         recomputed = keep_order_cost(
-            school, pupils, data.vehicles, params=params, travel=travel, usable=usable
+            school,
+            pupils,
+            data.vehicles,
+            params=params,
+            travel=travel,
+            usable=usable,
+            strict_limits=self.strict,
         )
         current = int(round(route.annual_cost * 100))
         mixed = any(self.school_of.get(p, route.school_id) != route.school_id for p in route.pupils)
@@ -271,6 +279,7 @@ class SavingsModel:
                 travel=travel,
                 incompatible=data.incompatible,
                 usable=usable,
+                strict_limits=self.strict,
             ).pence
             full = costs[-1]
             base = current if full == IMPOSSIBLE else min(current, int(full))
@@ -301,9 +310,16 @@ class SavingsModel:
                         usable=usable,
                         time_limit_s=SEARCH_TIME_LIMIT_S,
                         seed=self.seed,
+                        strict_limits=self.strict,
                     ),
                     keep_order_cost(
-                        school, left, data.vehicles, params=params, travel=travel, usable=usable
+                        school,
+                        left,
+                        data.vehicles,
+                        params=params,
+                        travel=travel,
+                        usable=usable,
+                        strict_limits=self.strict,
                     ),
                 ]
                 ok = [int(round(c * 100)) for c in found if c is not None]

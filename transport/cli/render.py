@@ -91,6 +91,30 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
         console.print(f"Wrote {out_file}")
 
 
+def search_line(info: dict[str, Any]) -> str:
+    """One line on how the searches spent their limit: the mode, time or work used."""
+    mode = info.get("mode")
+    converged = info.get("schools_converged", 0)
+    if mode == "work":
+        return (
+            f"Search: deterministic work mode, {info.get('work_done', 0):,.1f} of "
+            f"{info.get('work_limit') or 0:,g} units of work in {info.get('wall_s', 0):.0f} s "
+            f"({converged:,} schools converged): the same data, seed and limit give this plan "
+            "again on any machine"
+        )
+    if mode == "time":
+        cut = info.get("schools_stopped_by_clock") or []
+        line = (
+            f"Search: time mode, {info.get('wall_s', 0):.0f} s of the "
+            f"{info.get('time_limit_s') or 0:g} s limit used, {info.get('work_done', 0):,.1f} "
+            f"units of work ({converged:,} schools converged)"
+        )
+        if cut:
+            line += f"; {len(cut):,} schools cut short by the clock (a busy machine)"
+        return line
+    return ""
+
+
 def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False) -> None:
     """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
     t = summary.transport
@@ -134,6 +158,9 @@ def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False
     console.print(fleet)
     status = ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
     console.print(f"Schools: {status}; solved in {summary.wall_time_s:.0f} s")
+    line = search_line(summary.routing or {})
+    if line:
+        console.print(line)
     if summary.time_limit_reached:
         console.print(
             f"Time limit reached at {len(summary.time_limit_schools):,} schools: their routes "

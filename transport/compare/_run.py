@@ -48,7 +48,10 @@ class Context:
         key = digest([asdict(sc.network), asdict(sc.travel)])
         if key not in self.travel_models:
             self.travel_models[key] = travel_model(
-                sc.network, sc.travel, cache_dir=self.graph_cache_dir
+                sc.network,
+                sc.travel,
+                cache_dir=self.graph_cache_dir,
+                data_dir=Path(self.data.source) if self.data.source else None,
             )
         return self.travel_models[key]
 

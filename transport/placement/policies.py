@@ -71,6 +71,31 @@ def _setup(data: Dataset, travel: TravelModel) -> _Problem:
     )
 
 
+def _check_travel(data: Dataset, prob: _Problem, *, keep_current: bool, source: str) -> None:
+    """Every pupil → school pair the policy may use has a finite travel time (a travel matrix
+    may lack pairs): pupils keeping their school need that one, the others every suitable one."""
+    minutes = prob.matrix.minutes
+    if np.isfinite(minutes).all():
+        return
+    from transport.errors import InputError
+    from transport.travel.matrix import missing_pairs, missing_problem
+
+    needed = prob.suitable.copy()
+    if keep_current:
+        column = {s: j for j, s in enumerate(prob.school_ids)}
+        for i, pupil in enumerate(data.pupils):
+            if pupil.school_id is not None:
+                needed[i] = False
+                needed[i, column[pupil.school_id]] = True
+    ids = [p.travel_id for p in data.pupils]
+    count, examples = missing_pairs(minutes, ids, prob.school_ids, needed)
+    if count:
+        from pathlib import Path
+
+        file = Path(source).name
+        raise InputError([missing_problem(count, examples, "placement needs", file)])
+
+
 def _no_school_reason(pupil: Pupil) -> str:
     return f"no school serves need {pupil.need} at age {pupil.age}"
 
@@ -243,6 +268,12 @@ def place_pupils(
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
     prob = _setup(data, travel)
+    _check_travel(
+        data,
+        prob,
+        keep_current=policy == "keep" or scope == "new-entrants",
+        source=str(travel.describe().get("file") or "travel model"),
+    )
     placed: list[Placement] = []
     remaining = prob.capacity.copy()
     order = list(range(len(data.pupils)))

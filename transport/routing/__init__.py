@@ -40,7 +40,7 @@ from transport.model import (
 )
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
-from transport.routing._solve import RoutingWarning
+from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -51,13 +51,15 @@ __all__ = [
     "RoutingOptions",
     "RoutingSettings",
     "RoutingWarning",
+    "WORK_UNIT_MOVES",
     "plan_routes",
     "route_cost",
 ]
 
 RoutingOptions = RoutingSettings
-"""How to solve (backend, time budget, seed, workers, mixed-school routes): the scenario's
-``[routing]`` settings, :class:`transport.scenario.RoutingSettings` (the same class)."""
+"""How to solve (backend, time or work limit, seed, workers, strict limits, mixed-school
+routes): the scenario's ``[routing]`` settings, :class:`transport.scenario.RoutingSettings`
+(the same class)."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ def plan_routes(
             f"(first: {bad[0]})"
         )
     start = time.perf_counter()
+    started = time.time()
+    # the travel model's dwell is the one its matrices were made with
+    params = replace(params, travel=replace(params.travel, dwell_min=travel.dwell_min))
 
     def report(done: int, total: int, routed: int, cost: float, stage: str, sid: str | None):
         if progress is not None:
@@ -177,12 +182,14 @@ def plan_routes(
         travel=travel,
         params=params,
         backend=options.backend,
-        time_limit_s=options.time_limit_s,
+        effort=Effort(options.time_limit_s, options.work_limit),
         seed=options.seed,
         workers=options.worker_count,
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
+        strict_limits=options.strict_limits,
         report=report,
+        started=started,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(
