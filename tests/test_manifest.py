@@ -200,3 +200,25 @@ def test_a_library_call_records_its_inputs_too(tmp_path):
     assert {Path(i["path"]).name for i in doc["inputs"]} >= {"pupils.csv", "schools.csv"}
     assert doc["parameters"]["settings"]["routing.time_limit_s"]["from"] == "option"
     assert verify_folder(out).ok
+
+
+def test_a_comparison_and_its_scenario_folders_verify(compare_dir):
+    """compare writes one manifest for the comparison (its cache left out) and one per
+    scenario folder (routes.geojson and routes.gpkg added by the report); each scenario's
+    settings are its own, with their sources."""
+    result = verify_folder(compare_dir)
+    assert result.ok, result.differing
+    files = {c.file for c in result.checks if c.role == "output"}
+    assert {"comparison.csv", "report.html", "scenarios/baseline/routes.csv"} <= files
+    assert "scenarios/baseline/routes.geojson" in files
+    assert not any(f.startswith("cache/") for f in files)
+    top = manifest(compare_dir)
+    assert top["kind"] == "compare" and top["command"][1] == "compare"
+    assert all(".tmp-" not in i["path"] for i in top["inputs"])
+    sc = manifest(compare_dir / "scenarios" / "nearest-suitable")
+    assert sc["scenario"] == "nearest-suitable"
+    assert sc["parameters"]["settings"]["placement.policy"] == {
+        "value": "nearest-suitable",
+        "from": "scenario file",
+    }
+    assert sc["parameters"]["settings"]["routing.time_limit_s"]["from"] == "option"

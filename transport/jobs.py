@@ -202,6 +202,7 @@ def solve_job(
         placements=result.placements,
         routes=result.plan.routes if result.plan else (),
         stops=result.plan.stops if result.plan else (),
+        explanations=result.plan.explanations if result.plan else (),
         extra=result.extra_tables(),
     )
     return summary

@@ -298,6 +298,39 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class RideExplanation:
+    """Why a pupil's ride is as long as it is, and their afternoon run: stops.csv's columns
+    beyond the contract's first five (:mod:`transport.routing.explain` computes them).
+
+    ``limit_min`` is the pupil's stated limit (``max_ride_min``, else the age default);
+    ``direct_min`` their pickup point → school alone; ``over_min`` the ride (as written, one
+    decimal) less the limit, 0 within it. A ride over its limit has ``reason_code``
+    (``long-direct`` or ``shared-saving``), ``reason`` and ``sharing_saving`` (£ a year). The
+    afternoon: ``dropoff`` (minutes after midnight) and ``pm_ride_min``, with ``pm_over_min``,
+    ``pm_reason_code`` and ``pm_reason`` as for the morning. ``saving_basis`` is what
+    ``sharing_saving`` was priced from (route miles without the pupil, whether a PA would
+    still ride, the vehicle type carrying the pupil alone, its miles, whether the pupil needs
+    a PA), so that a re-priced
+    plan re-prices it exactly; it is not written.
+    """
+
+    route_id: str
+    pupil_id: str
+    limit_min: float
+    direct_min: float
+    over_min: float
+    reason_code: str = ""
+    reason: str = ""
+    sharing_saving: float | None = None
+    dropoff: float | None = None
+    pm_ride_min: float | None = None
+    pm_over_min: float = 0.0
+    pm_reason_code: str = ""
+    pm_reason: str = ""
+    saving_basis: tuple[float | None, bool, str, float, bool] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """One vehicle of one type taking pupils (in pickup order) to one school."""
 

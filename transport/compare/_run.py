@@ -123,6 +123,7 @@ def write_scenario_folder(
             placements=result.placements,
             routes=result.plan.routes,
             stops=result.plan.stops,
+            explanations=result.plan.explanations,
             extra=result.extra_tables(),
             texts={"scenario.toml": source_text},
         )
@@ -182,6 +183,10 @@ def _outcome(data: Dataset, result: ScenarioResult, summary: RunSummary, wall: f
             "max_ride_min": summary.max_ride_min,
             "pupils_over_45_min": summary.pupils_over_45_min,
             "pupils_over_75_min": summary.pupils_over_75_min,
+            "pupils_over_limit": summary.pupils_over_limit,
+            "over_limit_long_direct": summary.over_limit_by_reason.get("long-direct", 0),
+            "over_limit_shared_saving": summary.over_limit_by_reason.get("shared-saving", 0),
+            "pm_pupils_over_limit": summary.pm_pupils_over_limit,
             "independent_or_out_of_county": summary.pupils_in_independent_places,
             "places_missing": summary.places_missing,
             "places_added": added,

@@ -296,6 +296,18 @@ def _rows(view: CompareView) -> list[tuple[str, str, Callable[[ScenarioView], st
         ("Ride times", "Longest ride", get("max_ride_min", _minutes)),
         ("Ride times", "Pupils over 45 min", get("pupils_over_45_min", _int)),
         ("Ride times", "Pupils over 75 min", get("pupils_over_75_min", _int)),
+        ("Ride times", "Rides over the pupil's own limit", get("pupils_over_limit", _int)),
+        (
+            "Ride times",
+            "… long-direct: direct journey within 15 min of the limit, or over it",
+            get("over_limit_long_direct", _int),
+        ),
+        (
+            "Ride times",
+            "… shared-saving: longer because sharing saves money",
+            get("over_limit_shared_saving", _int),
+        ),
+        ("Ride times", "Afternoon rides over the limit", get("pm_pupils_over_limit", _int)),
         ("Places", "Places missing", get("places_missing", _int)),
         ("Places", "Places added", get("places_added", _int)),
         ("Run", "Solve time", get("wall_time_s", _seconds)),

@@ -34,6 +34,7 @@ from transport.model import (
     Dataset,
     Parameters,
     PlacementResult,
+    RideExplanation,
     Route,
     Stop,
     Unrouted,
@@ -41,6 +42,7 @@ from transport.model import (
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
 from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing.explain import summarise_explanations
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -88,6 +90,9 @@ class RoutePlan:
     unrouted: tuple[Unrouted, ...]
     school_status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    explanations: tuple[RideExplanation, ...] = ()
+    """Each stop's limit, direct time, reason for a ride over its limit and afternoon run, in
+    the order of ``stops`` (:mod:`transport.routing.explain`)."""
 
     @property
     def annual_transport_cost(self) -> float:
@@ -109,6 +114,7 @@ class RoutePlan:
             statuses[key] = statuses.get(key, 0) + 1
         out["school_status_counts"] = dict(sorted(statuses.items()))
         out["school_days"] = params.cost.school_days
+        out.update(summarise_explanations(self.explanations))
         return out
 
 
@@ -198,4 +204,5 @@ def plan_routes(
         unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
+        explanations=result.explanations,
     )

@@ -230,6 +230,12 @@ def build_manifest(
     finished = dt.datetime.now(dt.UTC)
     options = audit.options() if audit is not None else {}
     settings = audit.scenario if audit is not None else {}
+    inside = str(folder.resolve()) + os.sep
+    inputs = [  # a folder's own files, read while it was built (the compare report), are not
+        f
+        for f in (audit.inputs.values() if audit is not None else ())
+        if not f.path.startswith(inside)
+    ]
     doc: dict[str, Any] = {
         "manifest_version": MANIFEST_VERSION,
         "kind": kind,
@@ -254,10 +260,7 @@ def build_manifest(
                     "sha256": f.sha256,
                     "bytes": f.bytes,
                 }
-                for f in sorted(
-                    audit.inputs.values() if audit is not None else (),
-                    key=lambda f: (f.role, f.path),
-                )
+                for f in sorted(inputs, key=lambda f: (f.role, f.path))
             ],
             "outputs": output_files(folder, exclude=exclude),
             "excluded": sorted(exclude),

@@ -34,7 +34,7 @@ from typing import Any
 from transport.audit import record_input
 from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.errors import InputError, Problem
-from transport.model import Dataset, Placement, Route, Stop
+from transport.model import Dataset, Placement, RideExplanation, Route, Stop
 from transport.runs.manifest import CHANGED_HINT, MANIFEST, changed_files
 
 PLACEMENTS = "placements.csv"
@@ -49,7 +49,8 @@ class RunFiles:
     """A run folder read back from its files (what a later stage or a checker starts from).
 
     ``rows`` maps a file name to the spreadsheet row of each record read from it, in order,
-    so that a later check can name the row of a record.
+    so that a later check can name the row of a record. ``explanations`` are stops.csv's
+    limits, reasons and afternoon times (empty for a run written without them).
     """
 
     folder: Path
@@ -58,6 +59,11 @@ class RunFiles:
     routes: tuple[Route, ...]
     stops: tuple[Stop, ...]
     rows: Mapping[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    explanations: tuple[RideExplanation, ...] = ()
+
+    def explanation_of(self) -> dict[tuple[str, str], RideExplanation]:
+        """Each stop's explanation by ``(route_id, pupil_id)``."""
+        return {(e.route_id, e.pupil_id): e for e in self.explanations}
 
     def row_of(self, file: str, index: int) -> int | None:
         """The spreadsheet row of the ``index``-th record of ``file`` (None if unknown)."""
@@ -126,11 +132,12 @@ def read_run(
     stop_list: list[Stop] = []
     route_rows: list[int] = []
     stop_rows: list[int] = []
+    explained: list[RideExplanation] = []
     read_routes = routes is not False
     if read_routes and present[ROUTES]:
         route_list, route_rows = _routes(folder / ROUTES, problems)
     if read_routes and present[STOPS]:
-        stop_list, stop_rows = _stops(folder / STOPS, problems)
+        stop_list, stop_rows, explained = _stops(folder / STOPS, problems)
     if read_routes and present[ROUTES] != present[STOPS]:
         lacking = STOPS if present[ROUTES] else ROUTES
         problems.append(
@@ -145,6 +152,7 @@ def read_run(
         tuple(route_list),
         tuple(stop_list),
         {PLACEMENTS: tuple(place_rows), ROUTES: tuple(route_rows), STOPS: tuple(stop_rows)},
+        tuple(explained),
     )
     _consistency(run, problems)
     if data is not None:
@@ -373,17 +381,62 @@ def _routes(path: Path, problems: list[Problem]) -> tuple[list[Route], list[int]
     return _parse(path, columns, make, problems)
 
 
-def _stops(path: Path, problems: list[Problem]) -> tuple[list[Stop], list[int]]:
-    def make(c: _Cells) -> Stop:
-        return Stop(
+def _stops(
+    path: Path, problems: list[Problem]
+) -> tuple[list[Stop], list[int], list[RideExplanation]]:
+    def make(c: _Cells) -> tuple[Stop, RideExplanation | None]:
+        stop = Stop(
             c.text("route_id"),
             c.whole("seq", low=1, high=100_000),
             c.text("pupil_id", personal=True),
             float(c.time("pickup")),
             c.number("ride_min", high=24 * 60),
         )
+        return stop, _explanation(c, stop)
 
-    return _parse(path, ("route_id", "seq", "pupil_id", "pickup", "ride_min"), make, problems)
+    columns = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
+    items, rows = _parse(path, columns, make, problems)
+    explained = [e for _, e in items if e is not None]
+    return [s for s, _ in items], rows, explained if len(explained) == len(items) else []
+
+
+EXPLANATION_COLUMNS = (
+    "limit_min",
+    "direct_min",
+    "over_min",
+    "reason_code",
+    "reason",
+    "sharing_saving",
+    "dropoff",
+    "pm_ride_min",
+    "pm_over_min",
+    "pm_reason_code",
+    "pm_reason",
+)
+
+
+def _explanation(c: _Cells, stop: Stop) -> RideExplanation | None:
+    """stops.csv's limit, reason and afternoon cells (``None`` when the run has none)."""
+    if not all(k in c.cells for k in EXPLANATION_COLUMNS):
+        return None  # a run written without them (or a header that lost one)
+    if not c.cells["limit_min"] or not c.cells["dropoff"]:
+        return None
+    saving = c.cells["sharing_saving"]
+    return RideExplanation(
+        route_id=stop.route_id,
+        pupil_id=stop.pupil_id,
+        limit_min=c.number("limit_min", high=24 * 60),
+        direct_min=c.number("direct_min", high=24 * 60),
+        over_min=c.number("over_min", high=24 * 60),
+        reason_code=c.cells["reason_code"],
+        reason=c.cells["reason"],
+        sharing_saving=c.number("sharing_saving", low=-1e9, high=1e9) if saving else None,
+        dropoff=float(c.time("dropoff")),
+        pm_ride_min=c.number("pm_ride_min", high=24 * 60),
+        pm_over_min=c.number("pm_over_min", high=24 * 60) if c.cells["pm_over_min"] else 0.0,
+        pm_reason_code=c.cells["pm_reason_code"],
+        pm_reason=c.cells["pm_reason"],
+    )
 
 
 def _reject_constant(name: str) -> Any:

@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 from transport.audit import job_session
 from transport.errors import OutputError
-from transport.model import PlacementResult, Route, Stop, format_hhmm
+from transport.model import PlacementResult, RideExplanation, Route, Stop, format_hhmm
 from transport.runs.atomic import atomic_open, atomic_write_bytes
 from transport.runs.destination import (
     MARKER,
@@ -94,7 +94,26 @@ ROUTE_COLUMNS = (
     "route_miles",
     "annual_cost",
 )
-STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
+STOP_COLUMNS = (
+    "route_id",
+    "seq",
+    "pupil_id",
+    "pickup",
+    "ride_min",
+    "limit_min",
+    "direct_min",
+    "over_min",
+    "reason_code",
+    "reason",
+    "sharing_saving",
+    "dropoff",
+    "pm_ride_min",
+    "pm_over_min",
+    "pm_reason_code",
+    "pm_reason",
+)
+"""stops.csv: the contract's five columns, then each ride's limit and reason and the afternoon
+run (:class:`transport.model.RideExplanation`; blank when a plan has none)."""
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 F = TypeVar("F", bound=Callable[..., Any])
@@ -164,13 +183,40 @@ def route_rows(routes: Sequence[Route]) -> list[tuple[Any, ...]]:
     ]
 
 
-def stop_rows(stops: Sequence[Stop]) -> list[tuple[Any, ...]]:
+def stop_rows(
+    stops: Sequence[Stop], explanations: Sequence[RideExplanation] = ()
+) -> list[tuple[Any, ...]]:
+    """stops.csv's rows (``explanations`` in the order of ``stops``, or none)."""
     for s in stops:  # the routing stage unroutes pupils whose pickup would fall before 00:00
         if not (math.isfinite(s.pickup) and 0 <= s.pickup < 24 * 60):
             raise ValueError(f"internal error: a pickup at {s.pickup!r} minutes after midnight")
-    return [
-        (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}") for s in stops
-    ]
+    why = dict(zip(((e.route_id, e.pupil_id) for e in explanations), explanations, strict=True))
+    rows = []
+    for s in stops:
+        base = (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}")
+        e = why.get((s.route_id, s.pupil_id))
+        rows.append(base + (explanation_cells(e) if e is not None else ("",) * 11))
+    return rows
+
+
+def explanation_cells(e: RideExplanation) -> tuple[str, ...]:
+    """The limit, reason and afternoon cells of one stop (money 2 decimals, minutes 1)."""
+    saving = f"{e.sharing_saving:.2f}" if e.sharing_saving is not None else ""
+    dropoff = format_hhmm(e.dropoff) if e.dropoff is not None else ""
+    pm_ride = f"{e.pm_ride_min:.1f}" if e.pm_ride_min is not None else ""
+    return (
+        f"{e.limit_min:g}",
+        f"{e.direct_min:.1f}",
+        f"{e.over_min:.1f}",
+        e.reason_code,
+        e.reason,
+        saving,
+        dropoff,
+        pm_ride,
+        f"{e.pm_over_min:.1f}",
+        e.pm_reason_code,
+        e.pm_reason,
+    )
 
 
 def write_run(
@@ -180,6 +226,7 @@ def write_run(
     placements: PlacementResult | None = None,
     routes: Sequence[Route] | None = None,
     stops: Sequence[Stop] | None = None,
+    explanations: Sequence[RideExplanation] = (),
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
     binaries: dict[str, bytes] | None = None,
@@ -197,6 +244,9 @@ def write_run(
         The JSON-able summary (strict JSON: a non-finite number is an error).
     placements, routes, stops
         Results to write as the contract's CSV files (each optional).
+    explanations
+        Each stop's limit, reason and afternoon run (``RoutePlan.explanations``), written in
+        stops.csv's columns after the contract's.
     extra
         More CSV files: ``{file_name: (columns, rows)}``.
     texts
@@ -236,7 +286,8 @@ def write_run(
         if routes is not None:
             write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes), staged=True)
         if stops is not None:
-            write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops), staged=True)
+            rows = stop_rows(stops, explanations)
+            write_csv(tmp / "stops.csv", STOP_COLUMNS, rows, staged=True)
         for name, (columns, rows) in (extra or {}).items():
             write_csv(tmp / name, columns, rows, staged=True)
         for name, text in (texts or {}).items():
