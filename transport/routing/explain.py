@@ -223,11 +223,14 @@ def _sentence(
             f"{slack:g} minutes. Review this route's order for the afternoon."
         )
     if code == "long-direct" and direct > limit:
-        rides = "rides direct" if strict else f"may ride up to {direct + slack:.1f} min"
+        rides = (
+            "rides direct (picked up last, or alone)"
+            if strict
+            else f"may ride up to {direct + slack:.1f} min (the direct time plus {slack:g} minutes)"
+        )
         return (
             f"{head}: the direct journey alone takes {direct:.1f} min, longer than the limit, so "
-            f"no route can keep to it; the pupil {rides} (the direct time plus "
-            f"{0 if strict else slack:g} minutes){share}."
+            f"no route can keep to it; the pupil {rides}{share}."
         )
     if code == "long-direct":
         return (
