@@ -23,7 +23,16 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
     result = invoke("place", "--policy", policy, "--data", str(tiny_dir), "--out", str(out))
     assert result.exit_code == 0, result.output
     written = pd.read_csv(out / "placements.csv", dtype={"school_id": str})
-    assert list(written.columns) == ["pupil_id", "school_id", "policy", "road_miles", "direct_min"]
+    assert list(written.columns) == [
+        "pupil_id",
+        "school_id",
+        "policy",
+        "road_miles",
+        "direct_min",
+        "reason_code",
+        "reason",
+        "nearer_full",
+    ]
     expected = place_pupils(read_dataset(tiny_dir), policy=policy)
     assert dict(zip(written.pupil_id, written.school_id, strict=True)) == expected.school_of
     assert (written.policy == policy).all()
@@ -73,7 +82,8 @@ def test_bad_input_exit_2_with_every_problem(tiny_copy, tmp_path):
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert "duplicate id 'P01'" in result.output and "unknown need code 'XX'" in result.output
+    assert "duplicate id (first on row 2)" in result.output  # rows named, never the pupil id
+    assert "P01" not in result.output and "unknown need code 'XX'" in result.output
     assert not (tmp_path / "r").exists()
 
 

@@ -24,9 +24,11 @@ from click.testing import CliRunner
 
 from transport.cli.main import cli
 from transport.data.validate import read_dataset
+from transport.runs.destination import MARKER
 from transport.runs.sheets import NEVER_REDACTED
 
 TINY = Path(__file__).parent / "data" / "tiny"
+SITES = Path(__file__).parent / "data" / "siting" / "candidates.csv"
 FAST = ["--time-limit", "2", "--workers", "1"]
 NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "PD", "HI", "VI", "MSI", "SpLD", "OTH")
 
@@ -83,12 +85,13 @@ def run_everything(data: Path, tmp: Path, *extra: str) -> tuple[str, Path]:
         ["budgets", "--data", str(data), "--run", str(tmp / "a"), "--out", str(tmp / "ptb"),
          "--draws", "50"],
         ["diff", str(tmp / "keep"), str(tmp / "b"), "--out", str(tmp / "changes.csv")],
+        ["site", "--data", str(data), "--candidates", str(SITES), "--out", str(tmp / "site")],
     ]  # fmt: skip
     texts = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for args in commands:
-            if args[0] in ("place", "solve", "diff"):
+            if args[0] in ("place", "solve", "diff", "site"):
                 args = [*args, *extra]
             result = runner.invoke(cli, args, catch_exceptions=False)
             assert result.exit_code == 0, (args, result.output)
@@ -146,7 +149,8 @@ def test_redacted_sheets_hold_no_needs_or_health_data(tiny_dir, tmp_path):
     assert rows and not set(rows[0]) & set(NEVER_REDACTED)
     assert set(rows[0]) == {
         "route_id", "school_id", "school_name", "arrive_by", "vehicle_type",
-        "passenger_assistant", "seq", "pupil_id", "pickup_point", "pickup_time", "wheelchair",
+        "passenger_assistant", "seq", "pupil_id", "pickup_point", "pickup_time", "dropoff_time",
+        "wheelchair",
     }  # fmt: skip
     school_names = {s.name for s in data.schools}
     html = (out / "ops" / "route-sheets.html").read_text(encoding="utf-8")
@@ -166,8 +170,10 @@ def test_redacted_sheets_hold_no_needs_or_health_data(tiny_dir, tmp_path):
     assert sorted((r["route_id"], r["seq"], r["pupil_id"], r["pickup_time"]) for r in rows) == (
         sorted(tuple(s[k] for k in key) for s in stops)
     )
+    dropoffs = {(s["route_id"], s["pupil_id"]): s["dropoff"] for s in stops}
     for r in rows:
         assert r["wheelchair"] == ("yes" if data.pupil_by_id[r["pupil_id"]].wheelchair else "no")
+        assert r["dropoff_time"] == dropoffs[r["route_id"], r["pupil_id"]]
 
 
 def test_every_output_is_owner_only(tiny_dir, tmp_path):
@@ -180,5 +186,5 @@ def test_every_output_is_owner_only(tiny_dir, tmp_path):
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
         seen += 1
     assert seen > 30
-    leftovers = [p.name for p in out.rglob(".*")]
-    assert leftovers == []  # no temporary folder left anywhere
+    leftovers = [p.name for p in out.rglob(".*") if p.name != MARKER]
+    assert leftovers == []  # no temporary folder or lock left anywhere, only the markers

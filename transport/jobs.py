@@ -16,18 +16,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_scenario, scenario_settings
 from transport.data.validate import read_dataset
 from transport.errors import TransportError
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
-from transport.runs.history import dated_run_dir, update_latest
-from transport.runs.write import clean_stale, make_private_dirs, write_run
+from transport.runs.destination import check_runs_dir, remove_created
+from transport.runs.history import claim_dated_run, update_latest
+from transport.runs.write import clean_stale, make_private_dirs, write_run, writes_output
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
 
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
 # measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
 # a cell with the interpreter; the guard assumes 64.
+RUN_TABLES = ("travel", "ride", "cost")
+"""The tables whose values ``budgets`` takes from the run it prices (its summary.json)."""
 BYTES_PER_CELL = 64
 MEMORY_SHARE = 0.8  # of the memory available, at most
 
@@ -128,6 +132,11 @@ def _prepare(out_dir: str | Path) -> None:
     clean_stale(target.parent, name=target.name)
 
 
+@writes_output(
+    "out_dir",
+    kind="run",
+    inputs={"data_dir": "the data folder", "districts_file": "the districts file"},
+)
 def place_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -144,6 +153,7 @@ def place_job(
     :func:`read_data`. Returns the summary.
     """
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
@@ -153,6 +163,11 @@ def place_job(
     return result.summary
 
 
+@writes_output(
+    "out_dir",
+    kind="run",
+    inputs={"data_dir": "the data folder", "districts_file": "the districts file"},
+)
 def solve_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -174,6 +189,7 @@ def solve_job(
     """
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
@@ -186,6 +202,7 @@ def solve_job(
         placements=result.placements,
         routes=result.plan.routes if result.plan else (),
         stops=result.plan.stops if result.plan else (),
+        explanations=result.plan.explanations if result.plan else (),
         extra=result.extra_tables(),
     )
     return summary
@@ -200,31 +217,45 @@ def solve_nightly_job(
 ) -> tuple[RunSummary, Path]:
     """:func:`solve_job` into a dated folder of ``runs_root``, then point ``latest`` at it.
 
-    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
-    :func:`transport.runs.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
-    complete. Temporary folders left by runs killed outright are removed first. ``options``
-    are :func:`solve_job`'s. Returns the summary and the run folder.
+    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists or another run
+    is writing it, see :func:`transport.runs.history.claim_dated_run`); ``runs_root/latest``
+    moves only once the run is complete, and is never replaced when it is not a link.
+    Temporary folders left by runs killed outright are removed first. ``options`` are
+    :func:`solve_job`'s. Returns the summary and the run folder.
     """
-    root = Path(runs_root)
-    make_private_dirs(root)
-    clean_stale(root)
-    run_dir = dated_run_dir(root, today=today)
-    summary = solve_job(data_dir, run_dir, **options)
-    update_latest(root, run_dir)
+    read = [("the data folder", data_dir), ("the districts file", options.get("districts_file"))]
+    root = check_runs_dir(runs_root, inputs=read)
+    created = make_private_dirs(root)
+    try:
+        clean_stale(root)
+        with claim_dated_run(root, today=today) as run_dir:
+            summary = solve_job(data_dir, run_dir, **options)
+            update_latest(root, run_dir)
+    except BaseException:
+        remove_created(created)
+        raise
     return summary, run_dir
 
 
+@writes_output(
+    "out_dir",
+    kind="sheets",
+    inputs={"run_dir": "the run folder read", "data_dir": "the data folder"},
+)
 def sheets_job(
     run_dir: str | Path,
     data_dir: str | Path,
     out_dir: str | Path,
     *,
     redact: bool = False,
+    packs: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
-    :mod:`transport.runs.sheets`). Returns the summary (counts only).
+    :mod:`transport.runs.sheets`). ``packs`` adds a crew pack PDF per route for its operator
+    and passenger assistant (:mod:`transport.letters.packs`). Returns the summary (counts only).
     """
     from transport.runs.sheets import (
         SHEET_CSV,
@@ -252,15 +283,40 @@ def sheets_job(
         "pickup_point": "postcode" if postcodes else "lat/lon to 4 decimals",
         "columns": list(columns),
     }
+    if packs:
+        from transport.letters.packs import write_sheets_with_packs
+
+        return write_sheets_with_packs(
+            out_dir,
+            run_dir=run_dir,
+            data_dir=data_dir,
+            data=data,
+            run=run,
+            postcodes=postcodes,
+            summary=summary,
+            sheets={SHEET_CSV: (columns, rows)},
+            texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+            workers=workers,
+        )
     write_run(
         out_dir,
         summary=summary,
         extra={SHEET_CSV: (columns, rows)},
         texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+        kind="sheets",
     )
     return summary
 
 
+@writes_output(
+    "out_dir",
+    kind="budgets",
+    inputs={
+        "run_dir": "the run folder read",
+        "data_dir": "the data folder",
+        "districts_file": "the districts file",
+    },
+)
 def budgets_job(
     data_dir: str | Path,
     run_dir: str | Path,
@@ -286,12 +342,16 @@ def budgets_job(
     from transport.budgets.export import write_budget_run
     from transport.budgets.savings import read_solved_run
 
-    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True})
+    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True}, source="command")
     _prepare(out_dir)
     run = read_solved_run(run_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    params, _ = run_parameters(run.summary, scenario.parameters())
+    params, source = run_parameters(run.summary, scenario.parameters())
     scenario = replace(scenario, travel=params.travel, ride=params.ride, cost=params.cost)
+    if source == "run":
+        keys = [k for k, v in scenario_settings(scenario).items() if k.split(".")[0] in RUN_TABLES]
+        scenario = replace(scenario, sources={**scenario.sources, **dict.fromkeys(keys, "run")})
+    record_scenario(scenario)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(

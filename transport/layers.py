@@ -2,14 +2,15 @@
 
 ::
 
-    base < data < travel < placement < routing < runs < budgets < tender < pipeline
-         < compare < report < jobs < datagen < cli
+    base < data < travel < placement < routing < runs < budgets < tender < letters
+         < pipeline < compare < report < jobs < datagen < cli
 
 ``base`` is the data model and what every stage shares (errors, units, geodesy, costing, the
 definition of a disturbed family, formatting, the scenario settings, executors, the one
 atomic-write helper). ``runs`` (writing and reading run folders, history, route sheets) comes
 after routing because a run folder is the written form of a plan, and before budgets, which
-start from a solved run; ``tender`` (tender packs, awards, change impact) reads run folders.
+start from a solved run; ``tender`` (tender packs, awards, change impact) reads run folders;
+``letters`` (letters to families, crew packs) renders a run folder.
 ``pipeline`` runs a scenario through the stages; ``compare`` runs
 several; ``report`` renders a compare folder; ``jobs`` read inputs and write folders for the
 command line; ``datagen`` (the synthetic Kent generator) is a data tool apart from the stages.
@@ -36,6 +37,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "transport.scenario",
             "transport.executor",
             "transport.layers",
+            "transport.audit",
             "transport.runs.atomic",
         ),
     ),
@@ -46,10 +48,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runs", ("transport.runs",)),
     ("budgets", ("transport.budgets",)),
     ("tender", ("transport.tender",)),
+    ("letters", ("transport.letters",)),
     ("pipeline", ("transport.pipeline",)),
     ("compare", ("transport.compare",)),
     ("report", ("transport.report",)),
-    ("jobs", ("transport.jobs",)),
+    ("jobs", ("transport.jobs", "transport.site_job")),
     ("datagen", ("transport.datagen",)),
     ("cli", ("transport.cli", "transport.__main__")),
 )

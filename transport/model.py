@@ -9,9 +9,12 @@ solvers (metres, seconds, pence) are produced in :mod:`transport.units` only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
+
+from transport.errors import ParameterError
 
 NEED_CODES: tuple[str, ...] = (
     "ASD",
@@ -31,6 +34,10 @@ NEED_CODES: tuple[str, ...] = (
 
 SCHOOL_KINDS: tuple[str, ...] = ("special", "resourced", "mainstream", "independent")
 ANY_NEED = "*"
+DEFAULT_FINISH_AT = 15 * 60 + 15
+"""The end of the school day when schools.csv gives no ``finish_at`` (contract: 15:15)."""
+AFTERNOON_GAP_MIN = 5
+"""The afternoon run leaves the school this many minutes after ``finish_at`` (contract)."""
 
 
 def format_hhmm(minutes: float) -> str:
@@ -44,7 +51,8 @@ class School:
     """A school or specialist provision that can take pupils.
 
     ``needs`` holds need codes, or ``{"*"}`` for a school that serves any need.
-    ``arrive_by`` is minutes after midnight.
+    ``arrive_by`` (latest morning arrival) and ``finish_at`` (end of the school day, default
+    15:15) are minutes after midnight.
     """
 
     school_id: str
@@ -59,6 +67,7 @@ class School:
     capacity: int
     place_cost: float
     arrive_by: int
+    finish_at: int = DEFAULT_FINISH_AT
 
     def serves(self, need: str, age: int) -> bool:
         """Whether the school is suitable for a pupil of this need and age."""
@@ -127,6 +136,14 @@ class Dataset:
 # Parameters
 
 
+def _bounded(name: str, value: Any, low: float, high: float) -> None:
+    """A parameter must be a finite number within ``[low, high]`` (docs/formats.md)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class TravelParams:
     """The default crow-fly travel model of the contract."""
@@ -139,16 +156,10 @@ class TravelParams:
     dwell is ``dwell_min`` whoever boards)."""
 
     def __post_init__(self) -> None:
-        if not 1.0 <= self.circuity <= 3.0:
-            raise ValueError(f"circuity must be between 1 and 3, got {self.circuity}")
-        if not 1.0 <= self.speed_mph <= 80.0:
-            raise ValueError(f"speed_mph must be between 1 and 80, got {self.speed_mph}")
-        if not 0.0 <= self.dwell_min <= 30.0:
-            raise ValueError(f"dwell_min must be between 0 and 30, got {self.dwell_min}")
-        if not 0.0 <= self.dwell_per_pupil_min <= 5.0:
-            raise ValueError(
-                f"dwell_per_pupil_min must be between 0 and 5, got {self.dwell_per_pupil_min}"
-            )
+        _bounded("circuity", self.circuity, 1.0, 3.0)
+        _bounded("speed_mph", self.speed_mph, 1.0, 80.0)
+        _bounded("dwell_min", self.dwell_min, 0.0, 30.0)
+        _bounded("dwell_per_pupil_min", self.dwell_per_pupil_min, 0.0, 5.0)
 
     def dwell_of_visit(self, boarding: int) -> float:
         """Minutes a pickup visit adds to the ride of every pupil already aboard."""
@@ -165,10 +176,10 @@ class RideParams:
     direct_slack_min: float = 15.0
 
     def __post_init__(self) -> None:
-        if self.primary_limit_min <= 0 or self.secondary_limit_min <= 0:
-            raise ValueError("ride limits must be positive")
-        if self.direct_slack_min < 0:
-            raise ValueError("direct_slack_min must not be negative")
+        _bounded("primary_limit_min", self.primary_limit_min, 1, 300)
+        _bounded("secondary_limit_min", self.secondary_limit_min, 1, 300)
+        _bounded("primary_max_age", self.primary_max_age, 2, 25)
+        _bounded("direct_slack_min", self.direct_slack_min, 0.0, 120.0)
 
     def limit_for(self, pupil: Pupil) -> int:
         """The pupil's own limit: ``max_ride_min`` or the age default."""
@@ -200,10 +211,9 @@ class CostParams:
     est_cost_per_pupil_mile: float = 1.25
 
     def __post_init__(self) -> None:
-        if not 1 <= self.school_days <= 366:
-            raise ValueError(f"school_days must be between 1 and 366, got {self.school_days}")
-        if self.pa_day_rate < 0 or self.est_cost_per_pupil_mile < 0:
-            raise ValueError("costs must not be negative")
+        _bounded("school_days", self.school_days, 1, 366)
+        _bounded("pa_day_rate", self.pa_day_rate, 0.0, 10_000.0)
+        _bounded("est_cost_per_pupil_mile", self.est_cost_per_pupil_mile, 0.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -224,13 +234,21 @@ class Parameters:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone."""
+    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone.
+
+    ``reason_code`` and ``reason`` say why the pupil is at this school
+    (:mod:`transport.placement.explain`); ``nearer_full`` lists the nearer suitable schools
+    that were full (reason ``nearer-full``), nearest first.
+    """
 
     pupil_id: str
     school_id: str
     policy: str
     road_miles: float
     direct_min: float
+    reason_code: str = ""
+    reason: str = ""
+    nearer_full: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +295,39 @@ class Stop:
     pupil_id: str
     pickup: float
     ride_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class RideExplanation:
+    """Why a pupil's ride is as long as it is, and their afternoon run: stops.csv's columns
+    beyond the contract's first five (:mod:`transport.routing.explain` computes them).
+
+    ``limit_min`` is the pupil's stated limit (``max_ride_min``, else the age default);
+    ``direct_min`` their pickup point → school alone; ``over_min`` the ride (as written, one
+    decimal) less the limit, 0 within it. A ride over its limit has ``reason_code``
+    (``long-direct`` or ``shared-saving``), ``reason`` and ``sharing_saving`` (£ a year). The
+    afternoon: ``dropoff`` (minutes after midnight) and ``pm_ride_min``, with ``pm_over_min``,
+    ``pm_reason_code`` and ``pm_reason`` as for the morning. ``saving_basis`` is what
+    ``sharing_saving`` was priced from (route miles without the pupil, whether a PA would
+    still ride, the vehicle type carrying the pupil alone, its miles, whether the pupil needs
+    a PA), so that a re-priced
+    plan re-prices it exactly; it is not written.
+    """
+
+    route_id: str
+    pupil_id: str
+    limit_min: float
+    direct_min: float
+    over_min: float
+    reason_code: str = ""
+    reason: str = ""
+    sharing_saving: float | None = None
+    dropoff: float | None = None
+    pm_ride_min: float | None = None
+    pm_over_min: float = 0.0
+    pm_reason_code: str = ""
+    pm_reason: str = ""
+    saving_basis: tuple[float | None, bool, str, float, bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,12 @@ minus the scenario's; ``target_progress`` is that saving over the £1.5m target.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from transport.audit import active, audited
 from transport.budgets import read_attendance
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
@@ -32,7 +32,10 @@ from transport.data.districts import read_dataset_in_districts
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.executor import Executor, InlineExecutor
+from transport.model import Dataset
 from transport.pipeline import StageCache
+from transport.runs.destination import check_not_input, check_output_dir
+from transport.runs.write import link_copy, write_folder
 from transport.scenario import Scenario, load_scenario
 
 __all__ = ["columns", "compare_scenarios", "load_scenarios"]
@@ -71,6 +74,34 @@ def load_scenarios(
     return loaded
 
 
+def check_scenarios_against(scenarios: list[tuple[Scenario, Path]], data: Dataset) -> None:
+    """Refuse, before any scenario runs, a capacity change naming a school the data lacks or
+    a road map file that is not there."""
+    known = set(data.school_by_id)
+    for sc, path in scenarios:
+        for i, change in enumerate(sc.capacity, start=1):
+            named = [("school_id", change.school_id)] if change.school_id is not None else []
+            for key, school in [*named, *(("candidates", c) for c in change.candidates)]:
+                if school not in known:
+                    raise ScenarioError(
+                        f"{path.name}: capacity[{i}].{key}: no school {school!r} in schools.csv"
+                    )
+        for key in ("osm_file", "graphml"):
+            value = getattr(sc.network, key)
+            if value and not Path(value).is_file():
+                raise ScenarioError(f"{path.name}: travel.{key}: no file {value}")
+
+
+def _map_files(scenarios: list[tuple[Scenario, Path]]) -> list[tuple[str, Path]]:
+    return [
+        ("a road map read", Path(value))
+        for sc, _ in scenarios
+        for value in (sc.network.osm_file, sc.network.graphml)
+        if value
+    ]
+
+
+@audited
 def compare_scenarios(
     scenario_files: Sequence[str | Path],
     data_dir: str | Path,
@@ -83,6 +114,7 @@ def compare_scenarios(
     districts_file: str | Path | None = None,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Run every scenario on the data folder and write the comparison folder.
 
@@ -93,7 +125,9 @@ def compare_scenarios(
     data_dir
         The data folder.
     out_dir
-        The comparison folder (created; scenario folders in it are replaced atomically).
+        The comparison folder: new, empty or one ``compare`` wrote. It is built whole in a
+        temporary folder beside it and takes its place in one step when every scenario is
+        done, so a failure or a signal leaves the previous comparison as it was.
     overrides
         Settings applied to every scenario (:meth:`Scenario.with_overrides` keys, e.g.
         ``{"routing.time_limit_s": 60, "budgets.draws": 500}``).
@@ -113,6 +147,9 @@ def compare_scenarios(
         runs them as independent tasks.
     progress
         Called with a short message (no pupil data) as each stage starts.
+    finish
+        Called with the temporary folder once the comparison is written there, before it
+        takes its place (the report is written this way, so that it is swapped in with it).
 
     Returns
     -------
@@ -123,49 +160,75 @@ def compare_scenarios(
     say = progress or (lambda _msg: None)
     scenarios = load_scenarios(scenario_files, overrides=overrides)
     data_dir = Path(data_dir)
+    inputs = [
+        ("the data folder", data_dir),
+        *(("a scenario file", p) for _, p in scenarios),
+        *_map_files(scenarios),
+        ("the districts file", districts_file),
+    ]
+    out = check_output_dir(out_dir, kind="compare", inputs=inputs)
+    if cache_dir is not None:
+        check_not_input(cache_dir, inputs=inputs, what="cache folder")
     if districts_file is not None:
         data = read_dataset_in_districts(data_dir, districts_file)
     else:
         data = read_dataset(data_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    folder = Path(cache_dir) if cache_dir is not None else out / "cache"
+    check_scenarios_against(scenarios, data)
+    attendance = read_attendance(data_dir, set(data.pupil_by_id))
     executor = executor or InlineExecutor()
     inline = isinstance(executor, InlineExecutor)
-    ctx = Context(
-        data=data,
-        cache=StageCache(folder if use_cache else None),
-        attendance=read_attendance(data_dir, set(data.pupil_by_id)),
-        graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
-        progress=say if inline else Context.progress,
-    )
-    tasks = [
-        (sc, path.read_text(encoding="utf-8-sig"), out / "scenarios" / sc.name)
-        for sc, path in scenarios
-    ]
-    outcomes: list[Outcome | None] = [None] * len(tasks)
-    try:
-        for sc, _, _ in tasks[:1] if inline else tasks:
-            say(f"{sc.name}: started")
-        for i, outcome in executor.map_unordered(compare_one, tasks, shared=ctx):
-            outcomes[i] = outcome
-            reused = ", ".join(outcome.extra["reused"]) or "nothing"
-            wall = outcome.row["wall_time_s"]
-            say(f"{tasks[i][0].name}: done in {wall:.1f} s (re-used: {reused})")
-            if inline and i + 1 < len(tasks):
-                say(f"{tasks[i + 1][0].name}: started")
-    finally:
-        ctx.close()
-    done = [o for o in outcomes if o is not None]
-    rows = [o.row for o in done]
-    add_savings(rows)
-    doc = write_comparison(
-        out,
-        rows=rows,
-        extras=[o.extra for o in done],
-        vehicle_types=[v.vehicle_type for v in data.vehicles],
-        data_source=data.source,
-    )
+    doc: dict[str, Any] = {}
+
+    def build(stage: Path) -> None:
+        """Everything is written into ``stage``, which then replaces ``out`` in one step."""
+        if cache_dir is None:
+            link_copy(out / "cache", stage / "cache")  # the previous cache, carried over
+        folder = Path(cache_dir) if cache_dir is not None else stage / "cache"
+        ctx = Context(
+            data=data,
+            cache=StageCache(folder if use_cache else None),
+            attendance=attendance,
+            graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
+            progress=say if inline else Context.progress,
+            audit=audit.snapshot() if (audit := active()) is not None else None,
+        )
+        tasks = [
+            (
+                sc,
+                path.read_text(encoding="utf-8-sig"),
+                stage / "scenarios" / sc.name,
+                out / "scenarios" / sc.name,
+            )
+            for sc, path in scenarios
+        ]
+        outcomes: list[Outcome | None] = [None] * len(tasks)
+        try:
+            for sc, *_ in tasks[:1] if inline else tasks:
+                say(f"{sc.name}: started")
+            for i, outcome in executor.map_unordered(compare_one, tasks, shared=ctx):
+                outcomes[i] = outcome
+                reused = ", ".join(outcome.extra["reused"]) or "nothing"
+                wall = outcome.row["wall_time_s"]
+                say(f"{tasks[i][0].name}: done in {wall:.1f} s (re-used: {reused})")
+                if inline and i + 1 < len(tasks):
+                    say(f"{tasks[i + 1][0].name}: started")
+        finally:
+            ctx.close()
+        done = [o for o in outcomes if o is not None]
+        rows = [o.row for o in done]
+        add_savings(rows)
+        doc.update(
+            write_comparison(
+                stage,
+                rows=rows,
+                extras=[o.extra for o in done],
+                vehicle_types=[v.vehicle_type for v in data.vehicles],
+                data_source=data.source,
+            )
+        )
+        if finish is not None:
+            finish(stage)
+
+    write_folder(out, build, kind="compare", inputs=inputs)
     doc["wall_time_s"] = round(time.perf_counter() - start, 1)
     return doc

@@ -16,9 +16,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import Audit, active, audit_session
 from transport.budgets.export import write_budget_run
 from transport.model import Dataset
 from transport.pipeline import RunSummary, ScenarioResult, StageCache, digest, run_scenario
+from transport.runs.manifest import write_manifest
 from transport.runs.write import _replace_dir, write_run
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
@@ -38,6 +40,8 @@ class Context:
     graph_cache_dir: Path | None = None
     progress: Callable[[str], None] = _quiet
     travel_models: dict[str, TravelModel] = field(default_factory=dict)
+    audit: Audit | None = None
+    """The command's audit record (what it read, its options), for each folder's manifest."""
 
     def travel_model(self, sc: Scenario) -> TravelModel:
         """The scenario's travel model, built once per distinct ``[travel]`` table."""
@@ -66,13 +70,15 @@ class Outcome:
     extra: dict[str, Any]
 
 
-def compare_one(ctx: Context, task: tuple[Scenario, str, Path]) -> Outcome:
+def compare_one(ctx: Context, task: tuple[Any, ...]) -> Outcome:
     """Run one scenario into its folder (replaced atomically) and return its comparison row.
 
-    ``task`` is the scenario (overrides applied), its file's text and its folder. The
-    signature is an executor task's (:mod:`transport.executor`): ``ctx`` is shared.
+    ``task`` is the scenario (overrides applied), its file's text, its folder and (optional)
+    where that folder will be once the comparison's temporary folder takes its place: the path
+    the budgets' summary names. The signature is an executor task's
+    (:mod:`transport.executor`): ``ctx`` is shared.
     """
-    sc, source_text, out_dir = task
+    sc, source_text, out_dir, *final = task
     start = time.perf_counter()
     result = run_scenario(
         sc,
@@ -84,12 +90,21 @@ def compare_one(ctx: Context, task: tuple[Scenario, str, Path]) -> Outcome:
     )
     assert result.summary is not None
     summary = replace(result.summary, details=result.details)
-    write_scenario_folder(out_dir, result, summary, source_text=source_text)
+    base = ctx.audit or active() or Audit()
+    with audit_session(audit=base.for_scenario(sc)):  # the folder's manifest: its own settings
+        write_scenario_folder(
+            out_dir, result, summary, source_text=source_text, final_dir=final[0] if final else None
+        )
     return _outcome(ctx.data, result, summary, time.perf_counter() - start)
 
 
 def write_scenario_folder(
-    out_dir: Path, result: ScenarioResult, summary: RunSummary, *, source_text: str
+    out_dir: Path,
+    result: ScenarioResult,
+    summary: RunSummary,
+    *,
+    source_text: str,
+    final_dir: Path | None = None,
 ) -> Path:
     """The scenario's folder, written beside ``out_dir`` and swapped into place when complete:
     the solve run's files, scenario.toml (the file as given), capacity.csv, budgets/."""
@@ -108,12 +123,14 @@ def write_scenario_folder(
             placements=result.placements,
             routes=result.plan.routes,
             stops=result.plan.stops,
+            explanations=result.plan.explanations,
             extra=result.extra_tables(),
             texts={"scenario.toml": source_text},
         )
         if result.budgets is not None:
-            budgets = {**result.budgets.summary, "source_run": str(out_dir)}
+            budgets = {**result.budgets.summary, "source_run": str(final_dir or out_dir)}
             write_budget_run(stage / "budgets", summary=budgets, rows=list(result.budgets.rows))
+            write_manifest(stage, kind="run")  # again: the budgets folder is one of its files
         _replace_dir(stage, out_dir)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -166,6 +183,10 @@ def _outcome(data: Dataset, result: ScenarioResult, summary: RunSummary, wall: f
             "max_ride_min": summary.max_ride_min,
             "pupils_over_45_min": summary.pupils_over_45_min,
             "pupils_over_75_min": summary.pupils_over_75_min,
+            "pupils_over_limit": summary.pupils_over_limit,
+            "over_limit_long_direct": summary.over_limit_by_reason.get("long-direct", 0),
+            "over_limit_shared_saving": summary.over_limit_by_reason.get("shared-saving", 0),
+            "pm_pupils_over_limit": summary.pm_pupils_over_limit,
             "independent_or_out_of_county": summary.pupils_in_independent_places,
             "places_missing": summary.places_missing,
             "places_added": added,

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transport.costing import route_cost
+from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
 from transport.model import (
     Dataset,
     Parameters,
     PlacementResult,
+    RideExplanation,
     Route,
     Stop,
     Unrouted,
@@ -40,6 +42,7 @@ from transport.model import (
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
 from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing.explain import summarise_explanations
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -54,7 +57,6 @@ __all__ = [
     "plan_routes",
     "route_cost",
 ]
-
 
 RoutingOptions = RoutingSettings
 """How to solve (backend, time or work limit, seed, workers, strict limits, mixed-school
@@ -88,6 +90,9 @@ class RoutePlan:
     unrouted: tuple[Unrouted, ...]
     school_status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    explanations: tuple[RideExplanation, ...] = ()
+    """Each stop's limit, direct time, reason for a ride over its limit and afternoon run, in
+    the order of ``stops`` (:mod:`transport.routing.explain`)."""
 
     @property
     def annual_transport_cost(self) -> float:
@@ -109,6 +114,7 @@ class RoutePlan:
             statuses[key] = statuses.get(key, 0) + 1
         out["school_status_counts"] = dict(sorted(statuses.items()))
         out["school_days"] = params.cost.school_days
+        out.update(summarise_explanations(self.explanations))
         return out
 
 
@@ -172,6 +178,10 @@ def plan_routes(
         if progress is not None:
             progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
 
+    early = early_pickups(data, placements, longest_ride=params.ride.effective_limit)
+    if early:  # no pickup before midnight: these pupils are left unrouted, with the reason
+        kept = tuple(p for p in placements.placements if p.pupil_id not in early)
+        placements = replace(placements, placements=kept)
     result = run_plan(
         data,
         placements,
@@ -191,7 +201,8 @@ def plan_routes(
     return RoutePlan(
         routes=result.routes,
         stops=result.stops,
-        unrouted=result.unrouted,
+        unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
+        explanations=result.explanations,
     )

@@ -27,6 +27,7 @@ Two modes (:class:`Effort`):
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -277,7 +278,9 @@ class _Inline:
 
 
 def _warm_worker() -> None:
-    """Worker start: import the solvers once, so no slice's time includes an import."""
+    """Worker start: ignore Ctrl-C (the main process stops the workers, and says so once) and
+    import the solvers once, so no slice's time includes an import."""
+    _leave_interrupts()
     import transport.routing._pyvrp  # noqa: F401
 
 
@@ -520,3 +523,8 @@ def _work_rounds(
             schools[sid].take(sol)
             left -= sol.work
             first(sid)
+
+
+def _leave_interrupts() -> None:
+    """Worker processes ignore Ctrl-C: the main process stops them (and says so once)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -10,10 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_folder
 from transport.data.load import load_tables, read_csv_file
 from transport.data.validate import validate_tables
 from transport.errors import InputError, Problem
-from transport.runs.write import clean_stale, read_run, write_run
+from transport.runs.manifest import MANIFEST, check_unchanged
+from transport.runs.write import clean_stale, read_run, write_run, writes_output
 from transport.tender.award_job import AWARD_SUMMARY, ROUTE_OPERATORS_CSV
 from transport.tender.impact import (
     IMPACT_COLUMNS,
@@ -72,6 +74,17 @@ def read_route_operators(path: str | Path, *, routes: set[str]) -> dict[str, str
     return out
 
 
+@writes_output(
+    "out_dir",
+    kind="impact",
+    inputs={
+        "current_run": "the current run folder",
+        "proposed_run": "the proposed run folder",
+        "data_dir": "the data folder",
+        "award": "the award read",
+        "current_operators": "the operators file",
+    },
+)
 def impact_job(
     current_run: str | Path,
     proposed_run: str | Path,
@@ -135,6 +148,8 @@ def impact_job(
         else:
             after_ops = ops
     if award is not None and Path(award).is_dir() and (Path(award) / AWARD_SUMMARY).exists():
+        check_unchanged(Path(award))
+        record_folder(Path(award), [AWARD_SUMMARY, MANIFEST], role="award")
         award_summary = json.loads((Path(award) / AWARD_SUMMARY).read_text(encoding="utf-8"))
     if problems:
         raise InputError(problems)
@@ -189,5 +204,6 @@ def impact_job(
             IMPACT_SCHOOLS_CSV: (SCHOOL_COLUMNS, school_rows(impact)),
         },
         texts={IMPACT_HTML: html},
+        kind="impact",
     )
     return summary
