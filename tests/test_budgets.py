@@ -63,9 +63,8 @@ def solved(pupils: list[Pupil], schools: tuple[School, ...] = (SCHOOL,)):
     """A data set and its solved run (in memory), as ``sen-transport solve`` would plan it."""
     data = Dataset(schools=schools, pupils=tuple(pupils), vehicles=VEHICLES)
     placements = place_pupils(data, policy="keep", params=PARAMS)
-    plan = plan_routes(
-        data, placements, params=PARAMS, options=RoutingOptions(time_limit_s=1, workers=1)
-    )
+    options = RoutingOptions(time_limit_s=1, workers=1, mixed_school=False)
+    plan = plan_routes(data, placements, params=PARAMS, options=options)
     summary = {"parameters": {**PARAMS.to_dict(), "travel_model": TRAVEL.describe()}}
     run = RunFiles(Path("."), summary, placements.placements, plan.routes, plan.stops)
     return data, run, SavingsModel(data, run, params=PARAMS, travel=TRAVEL)

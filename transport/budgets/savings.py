@@ -252,6 +252,10 @@ class SavingsModel:
 
     def _build(self, route: Route) -> RouteSavings:
         data, params, travel = self.data, self.params, self.travel
+        if ";" in route.school_id:  # a mixed-school route: its schools in visiting order
+            return RouteSavings(
+                route, route.pupils, route.annual_cost, "mixed-school", None, lambda m: 0
+            )
         school = data.school_by_id[route.school_id]
         pupils = [data.pupil_by_id[p] for p in route.pupils]
         usable = self._usable(route)

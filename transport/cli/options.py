@@ -190,10 +190,10 @@ ROUTING_SEED = Setting("--seed", "routing.seed", "Routing seed.", type=int)
 BACKEND = Setting("--backend", "routing.backend", "Routing solver.", type=click.Choice(BACKENDS))
 WORKERS = Setting("--workers", "routing.workers", "Worker processes (0: one per CPU).", type=int)
 MIXED_SCHOOL = Setting(
-    "--mixed-school",
+    "--mixed-school/--no-mixed-school",
     "routing.mixed_school",
-    "Let pupils of nearby schools (arrive_by within 15 min) share a vehicle.",
-    is_flag=True,
+    "Let pupils of nearby schools (arrive_by within 15 min) share a vehicle where that saves "
+    "money and keeps every rule.",
 )
 
 WORK_LIMIT = Setting(

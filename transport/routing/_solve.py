@@ -284,13 +284,15 @@ def _warm_worker() -> None:
     import transport.routing._pyvrp  # noqa: F401
 
 
-def _close(pool: Any) -> None:
-    """Shut a pool down without waiting for its processes to exit (that can take seconds on
-    a busy machine); workers still busy after the plan's deadline are stopped."""
-    if getattr(pool, "_abandoned", False):
+def _close(pool: Any, *, interrupted: bool = False) -> None:
+    """Shut a pool down. Normally without waiting for its idle processes to exit (that can
+    take seconds on a busy machine); workers still busy after the plan's deadline are stopped.
+    Interrupted (Ctrl-C, a signal), every worker is stopped and waited for, so that nothing
+    is left running when the process exits."""
+    if interrupted or getattr(pool, "_abandoned", False):
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=interrupted, cancel_futures=True)
 
 
 def _executor(lanes: int) -> Any:
@@ -354,8 +356,10 @@ def run_searches(
                 _work_rounds(schools, heavy, inline, backend, work_moves or 0, seed, first)
             else:
                 _time_slices(schools, heavy, inline, backend, deadline, 1, seed, first)
-        finally:
-            _close(pool)
+        except BaseException:
+            _close(pool, interrupted=True)
+            raise
+        _close(pool)
     for sid, st in schools.items():
         best = st.best or SubSolution(sid, (), tuple(range(st.sub.n)), "failed: no search", backend)
         status = best.status
