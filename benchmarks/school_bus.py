@@ -18,11 +18,12 @@ our data contract in a temporary folder:
 
 and solved with ``solve_job`` exactly as ``sen-transport solve --network matrix
 --strict-limits --no-mixed-school --dwell-min 0.3167 --dwell-per-pupil-min 0.04333`` would
-(19 s a visit, 2.6 s a pupil, no ride over the limit, single-school runs). Each plan is then scored by :func:`score`, an independent
-implementation of the benchmark's rules that reads only the instance files and our routes.csv
-and stops.csv: runs, pupils whose ride exceeds the limit, stops split over two runs without
-need, buses over 66, late arrivals, and total drive time. The table compares our runs with the
-best published single-school run counts and the capacity bound (``published_runs.csv``).
+(19 s a visit, 2.6 s a pupil, no ride over the limit, single-school runs). Each plan is then
+scored by :func:`score`, an independent implementation of the benchmark's rules that reads only
+the instance files and our routes.csv and stops.csv: runs, pupils whose ride exceeds the limit,
+stops split over two runs without need, buses over 66, late arrivals, and total drive time. The
+table compares our runs with the best published single-school run counts and the capacity
+bound (``published_runs.csv``).
 """
 
 from __future__ import annotations
