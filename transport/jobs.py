@@ -237,12 +237,14 @@ def sheets_job(
     redact: bool = False,
     packs: bool = False,
     workers: int = 1,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
     :mod:`transport.runs.sheets`). ``packs`` adds a crew pack PDF per route for its operator
-    and passenger assistant (:mod:`transport.letters.packs`). Returns the summary (counts only).
+    and passenger assistant (:mod:`transport.letters.packs`), printed by ``engine``
+    (:func:`transport.letters.pdf.choose_engine`). Returns the summary (counts only).
     """
     from transport.runs.sheets import (
         SHEET_CSV,
@@ -284,6 +286,7 @@ def sheets_job(
             sheets={SHEET_CSV: (columns, rows)},
             texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
             workers=workers,
+            engine=engine,
         )
     write_run(
         out_dir,

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import click
 
 from transport.budgets.cohorts import COHORTS, split_districts
+from transport.letters.pdf import ENGINES
 from transport.scenario import (
     BACKENDS,
     BUDGET_RULES,
@@ -333,6 +334,19 @@ def verbose_ids_option(func: F) -> F:
         "--verbose-ids",
         is_flag=True,
         help="Also print pupil ids (unplaced, unrouted) on the terminal; counts only without it.",
+    )(func)
+
+
+def engine_option(func: F) -> F:
+    """The PDF engine of letters and crew packs (:func:`transport.letters.pdf.choose_engine`)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="auto",
+        show_default=True,
+        help="PDF engine: chromium (headless Chromium: about 10 ms a letter), weasyprint "
+        "(about 8 times slower; needs no browser) or auto (Chromium when installed, else "
+        "WeasyPrint with a warning).",
     )(func)
 
 
