@@ -497,6 +497,56 @@ def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch, en
     ]
 
 
+def png(width: int, height: int) -> bytes:
+    """A red PNG image."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_councils_font_and_logo_beside_the_template_are_printed(tmp_path, monkeypatch, engine):
+    import transport.letters.pdf
+
+    # chunks of 3 on two pages: the second page never printed the sample, which has them
+    monkeypatch.setattr(transport.letters.pdf, "CHUNK_SIZE", {engine: 3})
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")  # fonts-dejavu-core
+    if not font.exists():
+        pytest.skip("fonts-dejavu-core is not installed")
+    folder = tmp_path / "council"
+    folder.mkdir()
+    shutil.copy(font, folder / "council.ttf")
+    (folder / "logo.png").write_bytes(png(40, 20))
+    template = folder / "letter.html"
+    template.write_text(
+        "<html><head><style>@font-face { font-family: Council; src: url(council.ttf) }"
+        " p { font-family: Council } .logo { width: 40px; height: 20px;"
+        " background: url(logo.png) }</style></head>"
+        '<body><div class="logo"></div><p>Ref {{ pupil_id }}</p></body></html>',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    write_letters(RUN, TINY, out, template=template, effective=DAY, engine=engine, workers=2)
+    for pdf in (out / "letters").glob("*.pdf"):
+        resources = pypdf.PdfReader(str(pdf)).pages[0]["/Resources"]
+        names = [str(f.get_object()["/BaseFont"]) for f in resources["/Font"].values()]
+        # the font file's own name (Chromium) or the family it was given (WeasyPrint)
+        assert any("DejaVuSansMono" in n or n.endswith("+Council") for n in names), names
+        assert "/XObject" in resources, pdf.name  # the logo
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_family_pdf_keeps_web_links_and_never_points_into_another_letter(tmp_path, engine):
     template = tmp_path / "links.html"

@@ -62,6 +62,8 @@ FLAGS = (
 HOST = "sen-transport.invalid"
 """The pages' origin: never resolved, every request to it is answered from this process."""
 START_TIMEOUT_S = 60.0
+FONTS_READY = "document.fonts.ready.then(() => true)"
+"""Resolves when the web fonts the page uses are loaded (they may still be coming at ``load``)."""
 A4_INCHES = (8.27, 11.69)
 DEFAULT_MARGIN_INCHES = 0.78125
 """A page without ``@page`` rules: A4 with WeasyPrint's default margin (75 CSS px)."""
@@ -332,20 +334,15 @@ class Page:
         self.resources = resources.resolve() if resources is not None else None
         self._document = (url, html.encode("utf-8"))
         try:
-            result = self.browser.call("Page.navigate", {"url": url}, session=self.session)
-            if result.get("errorText"):
-                raise PdfEngineError(f"Chromium could not load a page: {result['errorText']}")
-            loader = result.get("loaderId", "")
-            with self._changed:
-                loaded = self._changed.wait_for(
-                    lambda: loader in self._loads or self._stopped,
-                    max(0.0, deadline - time.monotonic()),
-                )
-                self._loads.clear()
-            if not loaded:
-                raise PdfEngineError(f"Chromium did not load a page within {timeout:.0f} s")
+            self._navigate(url, deadline)
         finally:
             self._document = ("", b"")
+        self.browser.call(
+            "Runtime.evaluate",
+            {"expression": FONTS_READY, "awaitPromise": True},
+            session=self.session,
+            timeout=max(1.0, deadline - time.monotonic()),
+        )
         pdf = self.browser.call(
             "Page.printToPDF",
             {
@@ -366,9 +363,29 @@ class Page:
         )
         return base64.b64decode(pdf["data"])
 
-    def collect_garbage(self) -> None:
-        """Free what earlier pages left in the renderer (it grows by ~100 MB a chunk else)."""
+    def clear(self) -> None:
+        """Leave the page blank and free what the last document left in the renderer.
+
+        Without it a renderer keeps the garbage of earlier documents and grows by about
+        100 MB a chunk of letters.
+        """
+        self._navigate("about:blank", time.monotonic() + 60.0)
         self.browser.call("HeapProfiler.collectGarbage", session=self.session)
+
+    def _navigate(self, url: str, deadline: float) -> None:
+        """Load ``url`` and wait for its ``load`` event (until ``deadline``, monotonic)."""
+        result = self.browser.call("Page.navigate", {"url": url}, session=self.session)
+        if result.get("errorText"):
+            raise PdfEngineError(f"Chromium could not load a page: {result['errorText']}")
+        loader = result.get("loaderId", "")
+        with self._changed:
+            loaded = self._changed.wait_for(
+                lambda: loader in self._loads or self._stopped,
+                max(0.0, deadline - time.monotonic()),
+            )
+            self._loads.clear()
+        if not loaded or self._stopped:
+            raise PdfEngineError("Chromium did not load a page in time")
 
     def stopped(self) -> None:
         with self._changed:

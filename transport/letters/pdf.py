@@ -56,6 +56,8 @@ SLOW_FALLBACK = (
     "(install Chromium: on Debian, apt-get install chromium)"
 )
 SAMPLE_TIMEOUT_S = 120.0
+_DONE: Future[Any] = Future()
+_DONE.set_result(None)
 
 
 @dataclass(frozen=True)
@@ -222,9 +224,9 @@ class Printer:
             warnings = self._lay_out_with_weasyprint(job, chunks, folder, collect)
         if writer is not None and combined is not None:
             writer.add_metadata({"/Title": job.title, "/Producer": producer(self.engine.name)})
-            buffer = BytesIO()
-            writer.write(buffer)
-            write_private(folder / combined, buffer.getvalue())
+            fd = os.open(folder / combined, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with open(fd, "wb") as fh:
+                writer.write(fh)
         return Rendered(counts, self.engine.name, warnings, self.engine.warnings)
 
     def _print_with_chromium(
@@ -254,10 +256,10 @@ class Printer:
         def task(chunk: Sequence[tuple[str, str]]) -> tuple[pypdf.PdfReader, list[int]]:
             page = free.get()
             try:
-                html_page = chunk_html(job.head, job.title, [b for _, b in chunk], links=True)
+                html_page = chunk_html(job.head, job.title, [b for _, b in chunk], chromium=True)
                 timeout = SAMPLE_TIMEOUT_S + 2.0 * len(chunk)
                 data = page.print_pdf(html_page, resources=resources, timeout=timeout)
-                page.collect_garbage()
+                page.clear()
             finally:
                 free.put(page)
             reader = pypdf.PdfReader(BytesIO(data))
@@ -271,8 +273,9 @@ class Printer:
             self._pool.submit(task, chunk) for chunk in chunks
         ]
         try:
-            for future in futures:
+            for k, future in enumerate(futures):
                 collect(*future.result())
+                futures[k] = _DONE  # the chunk's PDF is freed as soon as it is joined
         finally:
             for future in futures:
                 future.cancel()
@@ -319,16 +322,16 @@ def producer(engine: str) -> str:
     return f"sen-transport ({'Chromium' if engine == 'chromium' else 'WeasyPrint'}, pypdf)"
 
 
-def chunk_html(head: str, title: str, bodies: Sequence[str], *, links: bool) -> str:
+def chunk_html(head: str, title: str, bodies: Sequence[str], *, chromium: bool) -> str:
     """One page holding every body, each starting on a new page in an element with an id.
 
-    ``links`` adds a hidden link to each start: Chromium then records each start as a named
-    destination (the only way it tells on which page an element is printed).
+    For Chromium, a hidden link to each start makes it record the start as a named
+    destination: the only way it tells on which page an element is printed.
     """
     parts = [head, f"<title>{html.escape(title)}</title>", "<body>"]
     for k, body in enumerate(bodies):
         style = "break-before: page; page-break-before: always" if k else ""
-        link = f'<a href="#{ANCHOR}{k}" style="display: none"></a>' if links else ""
+        link = f'<a href="#{ANCHOR}{k}" style="display: none"></a>' if chromium else ""
         parts.append(f'<div id="{ANCHOR}{k}" style="{style}">{link}{body}</div>')
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -63,7 +63,7 @@ def render_chunk(
     document's page count.
     """
     index, head, base_url, title, documents, folder, scratch = task
-    page = chunk_html(head, title, [body for _, body in documents], links=False)
+    page = chunk_html(head, title, [body for _, body in documents], chromium=False)
     data, starts = lay_out_chunk(page, base_url, documents=len(documents), anchor=ANCHOR)
     reader = pypdf.PdfReader(BytesIO(data))
     names = [n for n, _ in documents]
