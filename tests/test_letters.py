@@ -382,7 +382,7 @@ def test_a_councils_own_template_and_a_failed_run_leaves_the_previous_folder(tmp
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_template_cannot_reach_the_network_or_other_files(tmp_path, engine):
+def test_a_template_cannot_reach_the_network_or_other_files_nor_run_a_script(tmp_path, engine):
     template = tmp_path / "t" / "letter.html"
     template.parent.mkdir()
     secret = tmp_path / "secret.css"
@@ -393,12 +393,13 @@ def test_a_template_cannot_reach_the_network_or_other_files(tmp_path, engine):
         f'<link rel="stylesheet" href="../secret.css"><link rel="stylesheet" '
         f'href="{secret.as_uri()}"></head><body>'
         '<img src="https://example.org/pixel.png?id={{ pupil_id }}"><p>{{ pupil_id }}</p>'
-        "</body></html>",
+        "<script>document.body.append(' SCRIPT')</script></body></html>",
         encoding="utf-8",
     )
     out = tmp_path / "o"
     summary = write_letters(RUN, TINY, out, template=template, effective=DAY, engine=engine)
-    # the file beside the template is loaded; the one outside it, and the network, are not
+    # the file beside the template is loaded; the one outside it, and the network, are not;
+    # no script runs (it could copy one letter into another: they share a document)
     assert pdf_text(out / "letters" / "P01.pdf") == "BESIDE P01"
     assert "SECRET" not in pdf_text(out / "letters.pdf")
     warned = " ".join(summary["template_warnings"])
@@ -516,7 +517,7 @@ def png(width: int, height: int) -> bytes:
     )
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", [CHROMIUM])  # WeasyPrint's files: the test above
 def test_a_councils_font_and_logo_beside_the_template_are_printed(tmp_path, monkeypatch, engine):
     import transport.letters.pdf
 
@@ -542,12 +543,11 @@ def test_a_councils_font_and_logo_beside_the_template_are_printed(tmp_path, monk
     for pdf in (out / "letters").glob("*.pdf"):
         resources = pypdf.PdfReader(str(pdf)).pages[0]["/Resources"]
         names = [str(f.get_object()["/BaseFont"]) for f in resources["/Font"].values()]
-        # the font file's own name (Chromium) or the family it was given (WeasyPrint)
-        assert any("DejaVuSansMono" in n or n.endswith("+Council") for n in names), names
+        assert any("DejaVuSansMono" in n for n in names), names
         assert "/XObject" in resources, pdf.name  # the logo
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", [CHROMIUM])  # the split is the same for both engines
 def test_a_family_pdf_keeps_web_links_and_never_points_into_another_letter(tmp_path, engine):
     template = tmp_path / "links.html"
     template.write_text(

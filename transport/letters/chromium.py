@@ -5,8 +5,8 @@ two inherited file descriptors (3 and 4) that only this process holds. A debuggi
 would let any other user of the machine connect and read the letters while they print.
 
 Every page runs in its own off-the-record browser context (nothing is kept on disk; each
-context gets its own renderer process, so pages print in parallel), and every request the
-page makes is intercepted: the document itself is served from memory, a file is served only
+context gets its own renderer process, so pages print in parallel) and runs no script. Every
+request a page makes is intercepted: the document itself is served from memory, a file only
 from below the folder the page's resources may come from (a template's logo beside it), and
 everything else is refused — no request ever reaches the network or another file. Host names
 do not resolve either (``--host-resolver-rules``), should anything slip past.
@@ -281,6 +281,9 @@ class Browser:
         self.call("Page.enable", session=session)
         self.call("Page.setLifecycleEventsEnabled", {"enabled": True}, session=session)
         self.call("Fetch.enable", {"patterns": [{"urlPattern": "*"}]}, session=session)
+        # no script runs: a template's script could copy one letter into another (a hundred
+        # letters share a document), and WeasyPrint runs none either
+        self.call("Emulation.setScriptExecutionDisabled", {"value": True}, session=session)
         return page
 
     def close(self) -> None:
