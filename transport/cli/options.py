@@ -328,6 +328,19 @@ def cache_dir_option(func: F) -> F:
     )(func)
 
 
+def scheduler_option(func: F) -> F:
+    """``--scheduler ADDRESS`` (or ``$SEN_TRANSPORT_SCHEDULER``): run on a Dask cluster."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="SEN_TRANSPORT_SCHEDULER",
+        default=None,
+        help="Run the independent work (route searches, scenarios' stages, budget re-plans, "
+        "uptake draws) on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786; the "
+        "same plan as on this machine [$SEN_TRANSPORT_SCHEDULER; default: this machine].",
+    )(func)
+
+
 def verbose_ids_option(func: F) -> F:
     return click.option(
         "--verbose-ids",

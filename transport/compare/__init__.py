@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.budgets import read_attendance
+from transport.compare._parallel import OnceCache, run_on_cluster
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
 from transport.data.districts import read_dataset_in_districts
@@ -109,8 +110,10 @@ def compare_scenarios(
     executor
         Where the scenarios run (default: one after another in this process, each plan
         spreading its per-school searches over the local cores; scenarios that share a
-        placement or routes then plan them once). Any :class:`transport.executor.Executor`
-        runs them as independent tasks.
+        placement or routes then plan them once). A local
+        :class:`transport.executor.Executor` runs them as independent tasks; a cluster's
+        (``executor.cluster``) runs them from threads here, their stages' work on its
+        workers, each shared stage computed once (:mod:`transport.compare._parallel`).
     progress
         Called with a short message (no pupil data) as each stage starts.
 
@@ -133,22 +136,28 @@ def compare_scenarios(
     folder = Path(cache_dir) if cache_dir is not None else out / "cache"
     executor = executor or InlineExecutor()
     inline = isinstance(executor, InlineExecutor)
+    here = inline or executor.cluster  # scenarios driven in this process
     ctx = Context(
         data=data,
-        cache=StageCache(folder if use_cache else None),
+        cache=(OnceCache if executor.cluster else StageCache)(folder if use_cache else None),
         attendance=read_attendance(data_dir, set(data.pupil_by_id)),
         graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
-        progress=say if inline else Context.progress,
+        progress=say if here else Context.progress,
+        executor=executor if executor.cluster else None,
     )
     tasks = [
         (sc, path.read_text(encoding="utf-8-sig"), out / "scenarios" / sc.name)
         for sc, path in scenarios
     ]
     outcomes: list[Outcome | None] = [None] * len(tasks)
-    try:
+    if executor.cluster:
+        finished = run_on_cluster(ctx, tasks, executor=executor, say=say)
+    else:
         for sc, _, _ in tasks[:1] if inline else tasks:
             say(f"{sc.name}: started")
-        for i, outcome in executor.map_unordered(compare_one, tasks, shared=ctx):
+        finished = executor.map_unordered(compare_one, tasks, shared=ctx)
+    try:
+        for i, outcome in finished:
             outcomes[i] = outcome
             reused = ", ".join(outcome.extra["reused"]) or "nothing"
             wall = outcome.row["wall_time_s"]
@@ -156,6 +165,9 @@ def compare_scenarios(
             if inline and i + 1 < len(tasks):
                 say(f"{tasks[i + 1][0].name}: started")
     finally:
+        close = getattr(finished, "close", None)
+        if close is not None:  # stop what is left of the fan-out when a scenario failed
+            close()
         ctx.close()
     done = [o for o in outcomes if o is not None]
     rows = [o.row for o in done]

@@ -29,6 +29,7 @@ from typing import Any
 
 from transport.costing import route_cost
 from transport.errors import RoutingError
+from transport.executor import Executor
 from transport.model import (
     Dataset,
     Parameters,
@@ -118,6 +119,7 @@ def plan_routes(
     params: Parameters | None = None,
     options: RoutingOptions | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    executor: Executor | None = None,
 ) -> RoutePlan:
     """Plan the routes that take every placed pupil to school at the least annual cost.
 
@@ -135,6 +137,11 @@ def plan_routes(
         Backend, time budget, seed, workers, mixed-school routes.
     progress
         Called with a :class:`ProgressEvent` as each school is solved.
+    executor
+        Where the per-school searches run (e.g. a Dask cluster); default: ``options.workers``
+        local worker processes. Each search's work is set by the options alone, so the plan
+        is the same on any executor (unless a clock stop comes first: see
+        ``RoutePlan.info["schools_stopped_by_clock"]``).
 
     Returns
     -------
@@ -179,6 +186,7 @@ def plan_routes(
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
         report=report,
+        executor=executor,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from transport.executor import Executor
 from transport.model import Dataset, Parameters, PlacementResult, Pupil, Route, Stop, Unrouted
 from transport.routing._local import CapLedger, all_ok, enforce_caps, repair, warm_start
 from transport.routing._plan import RouteSpec, SchoolTravel, build_routes
@@ -201,6 +202,7 @@ def _solve(
     workers: int,
     on_done: Callable[[SubProblem, SubSolution], None],
     started: float,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, SubProblem], dict[str, SubSolution], list[str]]:
     """Phase 1 for every school, then phase 2 for the schools over their share of a cap.
 
@@ -217,6 +219,7 @@ def _solve(
         workers=workers,
         on_done=lambda sol: on_done(subs[sol.school_id], sol),
         deadline=started + time_limit_s * (share1 + 0.1 if again_possible else DEADLINE),
+        executor=executor,
     )
     again, caps_by_school = cap_shares(ledger.left, type_usage(subs, sols))
     if again:
@@ -237,6 +240,7 @@ def _solve(
                 backend=backend,
                 workers=workers,
                 deadline=started + time_limit_s * DEADLINE,
+                executor=executor,
             )
         )
     return subs, sols, sorted(again)
@@ -287,6 +291,7 @@ def run_plan(
     mixed_school: bool,
     mixed_radius: float,
     report: Report,
+    executor: Executor | None = None,
 ) -> PlanResult:
     """Every step of a plan (see the module docstring)."""
     started = time.time()
@@ -314,6 +319,7 @@ def run_plan(
         workers=workers,
         on_done=on_done,
         started=started,
+        executor=executor,
     )
     more_specs, more, counts = _repair(data, subs, sols, ledger)
     specs += more_specs

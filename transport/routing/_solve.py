@@ -22,6 +22,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from transport.executor import Executor
 from transport.routing._local import EXACT_MAX_PUPILS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
 from transport.scenario import BACKENDS  # the choices, defined once
@@ -141,8 +142,10 @@ def run_subproblems(
     workers: int,
     on_done: Callable[[SubSolution], None] | None = None,
     deadline: float | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, SubSolution]:
-    """Solve every sub-problem, searched ones in parallel (largest first)."""
+    """Solve every sub-problem, searched ones in parallel (largest first): on ``executor``
+    when given (a cluster), else on ``workers`` local processes."""
     heavy = sorted((s for s in subs if needs_search(s)), key=lambda s: (-s.n, s.school_id))
     light = [s for s in subs if not needs_search(s)]
     out: dict[str, SubSolution] = {}
@@ -152,7 +155,13 @@ def run_subproblems(
         if on_done is not None:
             on_done(sol)
 
-    if workers > 1 and len(heavy) > 1:
+    if executor is not None and heavy:
+        for s in light:
+            done(solve_subproblem(s, backend))
+        tasks = [(s, backend, deadline) for s in heavy]
+        for _, sol in executor.map_unordered(_search_task, tasks):
+            done(sol)
+    elif workers > 1 and len(heavy) > 1:
         ctx = multiprocessing.get_context("spawn")
         try:
             with ProcessPoolExecutor(max_workers=min(workers, len(heavy)), mp_context=ctx) as pool:
@@ -172,6 +181,11 @@ def run_subproblems(
         if s.school_id not in out:
             done(solve_subproblem(s, backend, deadline))
     return out
+
+
+def _search_task(_shared: object, task: tuple[SubProblem, str, float | None]) -> SubSolution:
+    """One school's search as an executor task (:mod:`transport.executor`)."""
+    return solve_subproblem(*task)
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,320 @@
+"""The Dask backend of :class:`transport.executor.Executor`: tasks on a ``distributed`` cluster.
+
+The only module of the engine that imports Dask. :class:`DaskExecutor` connects a
+``distributed.Client`` to a running scheduler (``dask scheduler``; workers started with
+``dask worker tcp://HOST:8786``), checks that every worker runs the same engine as this
+process, and implements ``map_unordered``:
+
+* ``shared`` (a data set, a savings context) is scattered to every worker once
+  (``scatter(..., broadcast=True)``) and passed to each task by reference, never with a task;
+* tasks are submitted in the order given as their priority (a plan lists its largest schools
+  first), and results stream back as they finish (``as_completed``);
+* a task of a worker that is lost runs again on another worker (the scheduler does that; every
+  task of the engine is a pure function of its arguments, so the result is the same);
+* a scheduler that cannot be reached, or that goes away mid-run, raises
+  :class:`transport.cluster.ClusterError` (the command line: one message, exit status 2; the
+  run folder is written only at the end, so the previous one is left as it was).
+
+Engine identity: the package version, a digest of the engine's source (every ``*.py`` of
+``transport/``) and the versions of Python and the solvers. Workers whose identity differs are
+refused when the executor connects (naming both versions), and every task checks it again on
+its worker, so a worker that joins later with other code cannot answer either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import CancelledError
+from pathlib import Path
+from typing import Any, TypeVar
+
+from distributed import Client, as_completed
+from distributed.client import FutureCancelledError
+
+import transport
+from transport.cluster import ClusterError
+from transport.pipeline.cache import digest, versions
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+CONNECT_TIMEOUT_S = 10.0
+"""How long to try to reach the scheduler."""
+WORKERS_TIMEOUT_S = 30.0
+"""How long to wait for a first worker to join a scheduler that has none."""
+ENGINE_ROOT = Path(transport.__file__).resolve().parent
+_QUIET = ("distributed", "tornado", "asyncio")
+"""Loggers muted while connected: their reconnect warnings and tracebacks would bury the one
+clear message the command line prints."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine identity
+
+
+_IDENTITY: dict[str, str] = {}
+
+
+def source_digest(root: Path = ENGINE_ROOT) -> str:
+    """sha256 of the engine's source: every ``*.py`` under ``root``, with its path."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def engine_identity() -> dict[str, str]:
+    """This process's engine: version, source digest, and digest of Python's and the solvers'
+    versions (computed once per process; run on every worker by :meth:`DaskExecutor.check`)."""
+    if not _IDENTITY:
+        _IDENTITY.update(
+            version=transport.__version__,
+            source=source_digest(),
+            packages=digest(versions()),
+        )
+    return dict(_IDENTITY)
+
+
+def describe(identity: dict[str, str]) -> str:
+    """``sen-transport 0.1.0 (source 1a2b3c4d5e6f)`` for a message."""
+    return (
+        f"sen-transport {identity.get('version', '?')} "
+        f"(source {str(identity.get('source', '?'))[:12]}, "
+        f"packages {str(identity.get('packages', '?'))[:12]})"
+    )
+
+
+class EngineMismatch(Exception):
+    """Raised by a task on a worker whose engine differs from the client's."""
+
+
+def _run_task(fn: Callable[[Any, T], R], shared: Any, task: T, identity: dict[str, str]) -> R:
+    """What a worker runs: the identity check, then ``fn(shared, task)``."""
+    mine = engine_identity()
+    if mine != identity:
+        raise EngineMismatch(f"worker runs {describe(mine)}, the client {describe(identity)}")
+    return fn(shared, task)
+
+
+# ---------------------------------------------------------------------------------------------
+# The executor
+
+
+class DaskExecutor:
+    """Tasks on the workers of a Dask ``distributed`` scheduler.
+
+    Parameters
+    ----------
+    address
+        The scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler`` listens on port 8786;
+        its dashboard on 8787).
+    connect_timeout_s
+        How long to try to reach the scheduler.
+    workers_timeout_s
+        How long to wait for a first worker when the scheduler has none.
+    quiet
+        Mute Dask's own log messages while connected (the command line's choice: its one
+        message says what went wrong).
+    client
+        An existing ``distributed.Client`` to use instead of connecting (tests; it is not
+        closed by :meth:`close`).
+
+    Raises
+    ------
+    ClusterError
+        The scheduler cannot be reached, no worker joins it, or a worker runs another
+        version of the engine (the message names both).
+    """
+
+    cluster = True
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
+        workers_timeout_s: float = WORKERS_TIMEOUT_S,
+        quiet: bool = True,
+        client: Client | None = None,
+    ) -> None:
+        self.address = address
+        self._levels: dict[str, int] = {}
+        if quiet:
+            for name in _QUIET:
+                logger = logging.getLogger(name)
+                self._levels[name] = logger.level
+                logger.setLevel(logging.CRITICAL + 1)
+        self._own_client = client is None
+        try:
+            self.client = client or Client(address, timeout=connect_timeout_s, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            self._restore_logs()
+            raise ClusterError(
+                f"cannot reach the Dask scheduler at {address} ({_reason(exc)}): start one with "
+                "'dask scheduler' and workers with 'dask worker ADDRESS', or leave out "
+                "--scheduler (and SEN_TRANSPORT_SCHEDULER) to run on this machine"
+            ) from None
+        self.identity = engine_identity()
+        self._lock = threading.Lock()
+        self._scattered: dict[int, tuple[Any, Any]] = {}
+        try:
+            try:
+                self.client.wait_for_workers(1, timeout=workers_timeout_s)
+            except (TimeoutError, OSError) as exc:
+                raise ClusterError(
+                    f"no worker joined the Dask scheduler at {address} within "
+                    f"{workers_timeout_s:g} s ({_reason(exc)}): start workers with "
+                    f"'dask worker {address}'"
+                ) from None
+            self.check()
+        except BaseException:
+            self.close()
+            raise
+
+    # -----------------------------------------------------------------------------------------
+
+    @property
+    def workers(self) -> int:  # type: ignore[override]
+        """Worker threads of the cluster now (each runs one task at a time)."""
+        try:
+            return max(1, sum(self.client.nthreads().values()))
+        except Exception:  # the scheduler is gone: the next map_unordered says so
+            return 1
+
+    def check(self) -> dict[str, dict[str, str]]:
+        """Every worker's engine identity; refuse the cluster when one differs from ours.
+
+        Raises
+        ------
+        ClusterError
+            Naming both versions (and the workers) when a worker runs another engine.
+        """
+        try:
+            found = self.client.run(engine_identity)
+        except (OSError, CancelledError) as exc:
+            raise self._lost(exc) from None
+        except Exception as exc:  # a worker that cannot run our check: another engine
+            raise ClusterError(
+                f"the workers of {self.address} cannot run this engine's version check "
+                f"({type(exc).__name__}: {exc}); this machine runs {describe(self.identity)}: "
+                "install the same sen-transport on every worker"
+            ) from None
+        wrong = {addr: ident for addr, ident in found.items() if ident != self.identity}
+        if wrong:
+            first = next(iter(sorted(wrong)))
+            raise ClusterError(
+                f"{len(wrong)} of {len(found)} workers of {self.address} run another engine: "
+                f"{describe(wrong[first])} on {first} (and {len(wrong) - 1} more), this "
+                f"machine {describe(self.identity)}; install the same sen-transport version "
+                "(and source) on every worker, e.g. 'pip install sen-transport=="
+                f"{self.identity['version']}' or the same checkout, and restart them"
+            )
+        return found
+
+    def _share(self, shared: Any) -> Any:
+        """``shared`` on every worker (scattered once per object), as a reference for tasks."""
+        if shared is None:
+            return None
+        with self._lock:
+            held = self._scattered.get(id(shared))
+            if held is not None and held[0] is shared:
+                return held[1]
+            try:
+                ref = self.client.scatter([shared], broadcast=True, hash=False)[0]
+            except (OSError, CancelledError) as exc:
+                raise self._lost(exc) from None
+            self._scattered[id(shared)] = (shared, ref)  # keeps ``shared`` alive: ids stay ours
+            return ref
+
+    def map_unordered(
+        self, fn: Callable[[Any, T], R], tasks: Sequence[T], *, shared: Any = None
+    ) -> Iterator[tuple[int, R]]:
+        """``(index, fn(shared, task))`` for every task, as each finishes on the cluster."""
+        if not tasks:
+            return
+        ref = self._share(shared)
+        name = getattr(fn, "__name__", "task").strip("_") or "task"
+        token = uuid.uuid4().hex[:12]
+        try:
+            futures = {
+                self.client.submit(
+                    _run_task,
+                    fn,
+                    ref,
+                    task,
+                    self.identity,
+                    key=f"{name}-{token}-{i}",
+                    pure=False,
+                    priority=len(tasks) - i,
+                ): i
+                for i, task in enumerate(tasks)
+            }
+        except (OSError, CancelledError) as exc:
+            raise self._lost(exc) from None
+        pending = set(futures)
+        try:
+            for fut in as_completed(list(futures), loop=self.client.loop):
+                pending.discard(fut)
+                try:
+                    result = fut.result()
+                except EngineMismatch as exc:
+                    raise ClusterError(
+                        f"a worker of {self.address} joined with another engine: {exc}; "
+                        "install the same sen-transport on every worker"
+                    ) from None
+                except (FutureCancelledError, CancelledError, OSError) as exc:
+                    raise self._lost(exc) from None
+                except Exception as exc:
+                    if type(exc).__name__ == "KilledWorker":
+                        raise ClusterError(
+                            f"a task ({name}) was running on every worker that died under it "
+                            f"({exc}): the workers may be short of memory"
+                        ) from None
+                    raise
+                fut.release()
+                yield futures[fut], result
+        finally:
+            if pending:
+                with contextlib.suppress(Exception):
+                    self.client.cancel(list(pending))
+
+    def _lost(self, exc: BaseException) -> ClusterError:
+        return ClusterError(
+            f"lost the Dask scheduler at {self.address} mid-run ({_reason(exc)}); nothing was "
+            "written and the previous run folder is unchanged: run again when the scheduler "
+            "is back, or without --scheduler"
+        )
+
+    def close(self) -> None:
+        """Release what was scattered and disconnect (the cluster keeps running)."""
+        self._scattered = {}
+        client = getattr(self, "client", None)
+        if client is not None and self._own_client:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+        self._restore_logs()
+
+    def _restore_logs(self) -> None:
+        for name, level in self._levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._levels = {}
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __reduce__(self) -> Any:  # pragma: no cover - a guard, not a feature
+        raise TypeError("a DaskExecutor stays in the process that connected it")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
