@@ -19,6 +19,7 @@ from transport.cli.history import diff
 from transport.cli.place import place
 from transport.cli.sheets import sheets
 from transport.cli.solve import solve
+from transport.cli.sweep import sweep
 from transport.cli.tender import award, impact, tender
 
 
@@ -53,6 +54,7 @@ cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
 cli.add_command(solve)
+cli.add_command(sweep)
 cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,17 @@ __all__ = ["columns", "compare_scenarios", "load_scenarios"]
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
+ScenarioSource = str | Path | tuple[Scenario, str]
+"""A scenario file, or a scenario already parsed with its TOML text (a sweep's variants)."""
+
+
 def load_scenarios(
-    paths: Sequence[str | Path], *, overrides: Mapping[str, Any] | None = None
-) -> list[tuple[Scenario, Path]]:
+    paths: Sequence[ScenarioSource], *, overrides: Mapping[str, Any] | None = None
+) -> list[tuple[Scenario, Path | ParsedSource]]:
     """Parse every scenario file and apply the overrides (all before any is run), baseline first.
+
+    An item that is a ``(Scenario, text)`` pair is taken as parsed (its source a
+    :class:`ParsedSource`); :func:`scenario_text` gives the text of either.
 
     Raises
     ------
@@ -56,8 +64,16 @@ def load_scenarios(
     """
     if not paths:
         raise ScenarioError("compare needs at least one scenario file")
-    loaded = [(load_scenario(p).with_overrides(overrides or {}), Path(p)) for p in paths]
-    seen: dict[str, Path] = {}
+    loaded = [
+        (
+            p[0].with_overrides(overrides or {}),
+            ParsedSource(f"{p[0].name}.toml", p[1]),
+        )
+        if isinstance(p, tuple)
+        else (load_scenario(p).with_overrides(overrides or {}), Path(p))
+        for p in paths
+    ]
+    seen: dict[str, Path | ParsedSource] = {}
     for sc, path in loaded:
         if not set(sc.name) <= NAME_CHARS or sc.name.startswith("."):
             raise ScenarioError(
@@ -72,8 +88,23 @@ def load_scenarios(
     return loaded
 
 
+@dataclass(frozen=True)
+class ParsedSource:
+    """Where a scenario given parsed came from: a name (``NAME.toml``) and its TOML text."""
+
+    name: str
+    text: str
+
+
+def scenario_text(path: Path | ParsedSource) -> str:
+    """The TOML text of a scenario: its file's, or the one it was given with."""
+    if isinstance(path, ParsedSource):
+        return path.text
+    return path.read_text(encoding="utf-8-sig")
+
+
 def compare_scenarios(
-    scenario_files: Sequence[str | Path],
+    scenario_files: Sequence[ScenarioSource],
     data_dir: str | Path,
     out_dir: str | Path,
     *,
@@ -90,7 +121,8 @@ def compare_scenarios(
     Parameters
     ----------
     scenario_files
-        Scenario TOML files; the first (or the one named ``baseline``) is the baseline.
+        Scenario TOML files (or ``(Scenario, text)`` pairs already parsed); the first (or the
+        one named ``baseline``) is the baseline.
     data_dir
         The data folder.
     out_dir
@@ -145,10 +177,7 @@ def compare_scenarios(
         progress=say if here else Context.progress,
         executor=executor if executor.cluster else None,
     )
-    tasks = [
-        (sc, path.read_text(encoding="utf-8-sig"), out / "scenarios" / sc.name)
-        for sc, path in scenarios
-    ]
+    tasks = [(sc, scenario_text(path), out / "scenarios" / sc.name) for sc, path in scenarios]
     outcomes: list[Outcome | None] = [None] * len(tasks)
     if executor.cluster:
         finished = run_on_cluster(ctx, tasks, executor=executor, say=say)
