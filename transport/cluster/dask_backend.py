@@ -115,9 +115,10 @@ class DaskExecutor:
         The scheduler, e.g. ``tcp://10.0.0.5:8786`` (``dask scheduler`` listens on port 8786;
         its dashboard on 8787).
     connect_timeout_s
-        How long to try to reach the scheduler.
+        How long to try to reach the scheduler (default :data:`CONNECT_TIMEOUT_S`).
     workers_timeout_s
-        How long to wait for a first worker when the scheduler has none.
+        How long to wait for a first worker when the scheduler has none (default
+        :data:`WORKERS_TIMEOUT_S`).
     quiet
         Mute Dask's own log messages while connected (the command line's choice: its one
         message says what went wrong).
@@ -138,12 +139,14 @@ class DaskExecutor:
         self,
         address: str,
         *,
-        connect_timeout_s: float = CONNECT_TIMEOUT_S,
-        workers_timeout_s: float = WORKERS_TIMEOUT_S,
+        connect_timeout_s: float | None = None,
+        workers_timeout_s: float | None = None,
         quiet: bool = True,
         client: Client | None = None,
     ) -> None:
         self.address = address
+        connect_timeout_s = connect_timeout_s or CONNECT_TIMEOUT_S
+        workers_timeout_s = workers_timeout_s or WORKERS_TIMEOUT_S
         self._levels: dict[str, int] = {}
         if quiet:
             for name in _QUIET:
