@@ -90,6 +90,15 @@ def describe(identity: dict[str, str]) -> str:
     )
 
 
+def warm_up() -> bool:
+    """Import the solvers and the stages in a worker, so that no task's time includes it."""
+    import transport.budgets.savings  # noqa: F401
+    import transport.placement  # noqa: F401
+    import transport.routing._pyvrp  # noqa: F401
+
+    return True
+
+
 class EngineMismatch(Exception):
     """Raised by a task on a worker whose engine differs from the client's."""
 
@@ -166,6 +175,7 @@ class DaskExecutor:
         self.identity = engine_identity()
         self._lock = threading.Lock()
         self._scattered: dict[int, tuple[Any, Any]] = {}
+        self._warm: list[Any] = []
         try:
             try:
                 self.client.wait_for_workers(1, timeout=workers_timeout_s)
@@ -175,7 +185,13 @@ class DaskExecutor:
                     f"{workers_timeout_s:g} s ({_reason(exc)}): start workers with "
                     f"'dask worker {address}'"
                 ) from None
-            self.check()
+            found = self.check()
+            # the imports, on every worker while this process reads the data (not awaited)
+            self._warm = [
+                self.client.submit(warm_up, key=f"warm_up-{uuid.uuid4().hex[:12]}-{i}",
+                                   workers=[addr], pure=False)
+                for i, addr in enumerate(sorted(found))
+            ]  # fmt: skip
         except BaseException:
             self.close()
             raise
@@ -297,6 +313,7 @@ class DaskExecutor:
     def close(self) -> None:
         """Release what was scattered and disconnect (the cluster keeps running)."""
         self._scattered = {}
+        self._warm = []
         client = getattr(self, "client", None)
         if client is not None and self._own_client:
             with contextlib.suppress(Exception):
