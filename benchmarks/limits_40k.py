@@ -59,6 +59,7 @@ def build_counties(n: int, folder: Path) -> dict[str, int]:
         p = data.pupils.copy()
         p["pupil_id"] = tag + p["pupil_id"].astype(str)
         p["school_id"] = [tag + x if isinstance(x, str) and x else x for x in p["school_id"]]
+        p["stop_id"] = [tag + x if isinstance(x, str) and x else x for x in p["stop_id"]]
         p["district"] = tag + p["district"].astype(str)
         p["lat"] = p["lat"] + dlat
         p["lon"] = p["lon"] + dlon

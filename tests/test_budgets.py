@@ -158,7 +158,8 @@ def test_attendance_file_problems_all_reported():
         parse_attendance("pupil_id,fraction\nP1,1.5\nP9,0.5\nP2,x\nP2,0.5\nP2,0.4\n", {"P1", "P2"})
     text = str(err.value)
     assert "row 2" in text and "row 3" in text and "row 4" in text and "row 6" in text
-    assert "unknown pupil 'P9'" in text and "listed twice" in text
+    assert "a pupil not in pupils.csv" in text and "listed twice" in text
+    assert "P9" not in text and "P2" not in text  # rows are named, never pupil ids
 
 
 def test_cohorts_accept_shepway_and_reject_unknown_districts():

@@ -68,7 +68,8 @@ def test_bad_input_exit_2_with_every_problem(tiny_copy, tmp_path):
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output
-    assert "duplicate id 'P01'" in result.output and "unknown need code 'XX'" in result.output
+    assert "duplicate id (first on row 2)" in result.output  # rows named, never the pupil id
+    assert "P01" not in result.output and "unknown need code 'XX'" in result.output
     assert not (tmp_path / "r").exists()
 
 

@@ -154,8 +154,11 @@ def kill_at(
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def others(parent: Path, keep: str = "run") -> list[str]:
-    return sorted(p.name for p in parent.iterdir() if p.name != keep)
+def others(parent: Path, keep: str = "run", *, lock: bool = False) -> list[str]:
+    """What else the folder holds; ``lock``: leave out the run's lock file (a run killed
+    outright leaves it, holding no lock: the next run removes it)."""
+    skip = {keep} | ({f".{keep}.sen-transport.lock"} if lock else set())
+    return sorted(p.name for p in parent.iterdir() if p.name not in skip)
 
 
 CASES = [
@@ -192,7 +195,7 @@ def test_killed_solve_leaves_previous_run(good_run, tmp_path, stage, sig, data, 
     )
     assert done.returncode == (143 if sig == signal.SIGTERM else -9), done.stderr
     assert snapshot(out) == before  # the previous run, byte for byte, still owner-only
-    left = others(parent)
+    left = others(parent, lock=sig == signal.SIGKILL)
     if sig == signal.SIGTERM:
         assert b"Stopped by SIGTERM" in done.stderr
         assert b"Traceback" not in done.stderr

@@ -4,6 +4,7 @@ import stat
 import pytest
 
 from transport.data.validate import read_dataset
+from transport.errors import OutputError
 from transport.placement import place_pupils
 from transport.runs.write import write_run
 
@@ -117,7 +118,7 @@ def test_replace_without_an_atomic_exchange(tiny_dir, tmp_path, monkeypatch):
         real_rename(src, dst)
 
     monkeypatch.setattr(output.os, "rename", failing)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match="disk full"):  # a domain error: exit 2
         write_run(out, summary={"n": 3}, placements=result)
     monkeypatch.undo()
     assert '"n": 2' in (out / "summary.json").read_text()

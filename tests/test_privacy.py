@@ -24,9 +24,11 @@ from click.testing import CliRunner
 
 from transport.cli.main import cli
 from transport.data.validate import read_dataset
+from transport.runs.destination import MARKER
 from transport.runs.sheets import NEVER_REDACTED
 
 TINY = Path(__file__).parent / "data" / "tiny"
+SITES = Path(__file__).parent / "data" / "siting" / "candidates.csv"
 FAST = ["--time-limit", "2", "--workers", "1"]
 NEEDS = ("ASD", "SEMH", "SLCN", "MLD", "SLD", "PMLD", "PD", "HI", "VI", "MSI", "SpLD", "OTH")
 
@@ -83,12 +85,13 @@ def run_everything(data: Path, tmp: Path, *extra: str) -> tuple[str, Path]:
         ["budgets", "--data", str(data), "--run", str(tmp / "a"), "--out", str(tmp / "ptb"),
          "--draws", "50"],
         ["diff", str(tmp / "keep"), str(tmp / "b"), "--out", str(tmp / "changes.csv")],
+        ["site", "--data", str(data), "--candidates", str(SITES), "--out", str(tmp / "site")],
     ]  # fmt: skip
     texts = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for args in commands:
-            if args[0] in ("place", "solve", "diff"):
+            if args[0] in ("place", "solve", "diff", "site"):
                 args = [*args, *extra]
             result = runner.invoke(cli, args, catch_exceptions=False)
             assert result.exit_code == 0, (args, result.output)
@@ -180,5 +183,5 @@ def test_every_output_is_owner_only(tiny_dir, tmp_path):
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
         seen += 1
     assert seen > 30
-    leftovers = [p.name for p in out.rglob(".*")]
-    assert leftovers == []  # no temporary folder left anywhere
+    leftovers = [p.name for p in out.rglob(".*") if p.name != MARKER]
+    assert leftovers == []  # no temporary folder or lock left anywhere, only the markers

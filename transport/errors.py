@@ -57,6 +57,13 @@ class ParameterError(TransportError, ValueError):
     """
 
 
+class OutputError(TransportError):
+    """An output cannot be written where asked: the destination is not one the engine may
+    create or replace (an input, a folder it did not write, a broken link), another run is
+    writing it, or the disk refused the write (full, read-only, permission denied). The
+    previous output is left as it was."""
+
+
 class ScenarioError(TransportError):
     """A scenario file or option names an unknown key or holds an impossible value."""
 

@@ -21,8 +21,9 @@ from transport.errors import TransportError
 from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
-from transport.runs.history import dated_run_dir, update_latest
-from transport.runs.write import clean_stale, make_private_dirs, write_run
+from transport.runs.destination import check_runs_dir, remove_created
+from transport.runs.history import claim_dated_run, update_latest
+from transport.runs.write import clean_stale, make_private_dirs, write_run, writes_output
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
 
@@ -122,6 +123,11 @@ def _prepare(out_dir: str | Path) -> None:
     clean_stale(target.parent, name=target.name)
 
 
+@writes_output(
+    "out_dir",
+    kind="run",
+    inputs={"data_dir": "the data folder", "districts_file": "the districts file"},
+)
 def place_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -147,6 +153,11 @@ def place_job(
     return result.summary
 
 
+@writes_output(
+    "out_dir",
+    kind="run",
+    inputs={"data_dir": "the data folder", "districts_file": "the districts file"},
+)
 def solve_job(
     data_dir: str | Path,
     out_dir: str | Path,
@@ -199,20 +210,31 @@ def solve_nightly_job(
 ) -> tuple[RunSummary, Path]:
     """:func:`solve_job` into a dated folder of ``runs_root``, then point ``latest`` at it.
 
-    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists, see
-    :func:`transport.runs.history.dated_run_dir`); ``runs_root/latest`` moves only once the run is
-    complete. Temporary folders left by runs killed outright are removed first. ``options``
-    are :func:`solve_job`'s. Returns the summary and the run folder.
+    The run goes to ``runs_root/YYYY-MM-DD`` (``-2``, ``-3``, … when that exists or another run
+    is writing it, see :func:`transport.runs.history.claim_dated_run`); ``runs_root/latest``
+    moves only once the run is complete, and is never replaced when it is not a link.
+    Temporary folders left by runs killed outright are removed first. ``options`` are
+    :func:`solve_job`'s. Returns the summary and the run folder.
     """
-    root = Path(runs_root)
-    make_private_dirs(root)
-    clean_stale(root)
-    run_dir = dated_run_dir(root, today=today)
-    summary = solve_job(data_dir, run_dir, **options)
-    update_latest(root, run_dir)
+    read = [("the data folder", data_dir), ("the districts file", options.get("districts_file"))]
+    root = check_runs_dir(runs_root, inputs=read)
+    created = make_private_dirs(root)
+    try:
+        clean_stale(root)
+        with claim_dated_run(root, today=today) as run_dir:
+            summary = solve_job(data_dir, run_dir, **options)
+            update_latest(root, run_dir)
+    except BaseException:
+        remove_created(created)
+        raise
     return summary, run_dir
 
 
+@writes_output(
+    "out_dir",
+    kind="sheets",
+    inputs={"run_dir": "the run folder read", "data_dir": "the data folder"},
+)
 def sheets_job(
     run_dir: str | Path,
     data_dir: str | Path,
@@ -256,10 +278,20 @@ def sheets_job(
         summary=summary,
         extra={SHEET_CSV: (columns, rows)},
         texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+        kind="sheets",
     )
     return summary
 
 
+@writes_output(
+    "out_dir",
+    kind="budgets",
+    inputs={
+        "run_dir": "the run folder read",
+        "data_dir": "the data folder",
+        "districts_file": "the districts file",
+    },
+)
 def budgets_job(
     data_dir: str | Path,
     run_dir: str | Path,

@@ -52,7 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compare", ("transport.compare",)),
     ("report", ("transport.report",)),
     ("cluster", ("transport.cluster",)),
-    ("jobs", ("transport.jobs",)),
+    ("jobs", ("transport.jobs", "transport.site_job")),
     ("datagen", ("transport.datagen",)),
     ("cli", ("transport.cli", "transport.__main__")),
 )

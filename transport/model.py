@@ -9,9 +9,12 @@ solvers (metres, seconds, pence) are produced in :mod:`transport.units` only.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
+
+from transport.errors import ParameterError
 
 NEED_CODES: tuple[str, ...] = (
     "ASD",
@@ -119,6 +122,14 @@ class Dataset:
 # Parameters
 
 
+def _bounded(name: str, value: Any, low: float, high: float) -> None:
+    """A parameter must be a finite number within ``[low, high]`` (docs/formats.md)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"{name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ParameterError(f"{name} must be between {low:g} and {high:g}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class TravelParams:
     """The default crow-fly travel model of the contract."""
@@ -128,12 +139,9 @@ class TravelParams:
     dwell_min: float = 2.0
 
     def __post_init__(self) -> None:
-        if not 1.0 <= self.circuity <= 3.0:
-            raise ValueError(f"circuity must be between 1 and 3, got {self.circuity}")
-        if not 1.0 <= self.speed_mph <= 80.0:
-            raise ValueError(f"speed_mph must be between 1 and 80, got {self.speed_mph}")
-        if not 0.0 <= self.dwell_min <= 30.0:
-            raise ValueError(f"dwell_min must be between 0 and 30, got {self.dwell_min}")
+        _bounded("circuity", self.circuity, 1.0, 3.0)
+        _bounded("speed_mph", self.speed_mph, 1.0, 80.0)
+        _bounded("dwell_min", self.dwell_min, 0.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -146,10 +154,10 @@ class RideParams:
     direct_slack_min: float = 15.0
 
     def __post_init__(self) -> None:
-        if self.primary_limit_min <= 0 or self.secondary_limit_min <= 0:
-            raise ValueError("ride limits must be positive")
-        if self.direct_slack_min < 0:
-            raise ValueError("direct_slack_min must not be negative")
+        _bounded("primary_limit_min", self.primary_limit_min, 1, 300)
+        _bounded("secondary_limit_min", self.secondary_limit_min, 1, 300)
+        _bounded("primary_max_age", self.primary_max_age, 2, 25)
+        _bounded("direct_slack_min", self.direct_slack_min, 0.0, 120.0)
 
     def limit_for(self, pupil: Pupil) -> int:
         """The pupil's own limit: ``max_ride_min`` or the age default."""
@@ -175,10 +183,9 @@ class CostParams:
     est_cost_per_pupil_mile: float = 1.25
 
     def __post_init__(self) -> None:
-        if not 1 <= self.school_days <= 366:
-            raise ValueError(f"school_days must be between 1 and 366, got {self.school_days}")
-        if self.pa_day_rate < 0 or self.est_cost_per_pupil_mile < 0:
-            raise ValueError("costs must not be negative")
+        _bounded("school_days", self.school_days, 1, 366)
+        _bounded("pa_day_rate", self.pa_day_rate, 0.0, 10_000.0)
+        _bounded("est_cost_per_pupil_mile", self.est_cost_per_pupil_mile, 0.0, 100.0)
 
 
 @dataclass(frozen=True)

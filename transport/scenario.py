@@ -16,7 +16,9 @@ changes a result::
     school_id = "119056"          # a school ...
     add = 20                      # ... gains 20 places
     # or: needs = ["ASD", "SEMH"], add = 275, where = "best"  (sited where they save most,
-    #     batch = 25 places at a time, candidates = [...] school ids; see placement/capacity.py)
+    #     candidates = [...] school ids, kinds = ["special", "resourced"], max_per_school = 30,
+    #     max_growth = 1.0, method = "exact" | "greedy" (batch = 25 places at a time);
+    #     see placement/capacity.py)
 
     [prices]
     basis = "2013"                # 2013 | today  (today = the domain file's 2023-24 unit costs)
@@ -93,6 +95,14 @@ SCOPES = ("all", "new-entrants")
 PRICE_BASES = ("2013", "today")
 NETWORKS = ("crow-fly", "osm")
 BACKENDS = ("auto", "ortools", "pyvrp")
+MAX_SCENARIO_BYTES = 1_000_000
+MAX_TIME_LIMIT_S = 86_400.0
+MAX_SEED = 2**31 - 1
+MAX_WORKERS = 256
+MAX_DRAWS = 1_000_000
+MAX_PLACES_ADDED = 100_000
+MAX_BUDGET = 100_000.0  # £ a year for one pupil
+MAX_TARGET = 1_000_000_000.0  # £ a year
 BUDGET_RULES = ("kent-bands", "mileage", "share", "bands")
 UPTAKE_MODELS = ("fixed", "logistic")
 MAP_SOURCES = ("graphml", "osm_file", "osm_place")
@@ -114,9 +124,12 @@ class PlacementSettings:
 class CapacityChange:
     """Add places: at one school, or ``add`` places for ``needs`` sited where they save most.
 
-    ``where = "best"`` sites the places ``batch`` at a time among ``candidates`` (default: the
-    special schools and resourced units serving one of ``needs``); see
-    :mod:`transport.placement.capacity` for the method.
+    ``where = "best"`` sites the places among ``candidates`` (default: the schools of
+    ``kinds``, special schools and resourced units, serving one of ``needs``), at most
+    ``max_per_school`` at any one school and at most ``max_growth`` times its places today
+    (1.0: it may double), by the exact model (``method = "exact"``, the
+    default) or ``batch`` at a time by the greedy (``method = "greedy"``); see
+    :mod:`transport.placement.capacity` for both.
     """
 
     add: int
@@ -125,29 +138,70 @@ class CapacityChange:
     where: str | None = None
     candidates: tuple[str, ...] = ()
     batch: int = 25
+    max_per_school: int | None = None
+    max_growth: float | None = None
+    method: str = "exact"
+    kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.add, bool) or not isinstance(self.add, int):
+            raise ParameterError(f"capacity.add must be a whole number, got {self.add!r}")
         if self.add < 0:
-            raise ValueError(f"capacity.add must not be negative, got {self.add}")
+            raise ParameterError(f"capacity.add must not be negative, got {self.add}")
+        if self.add > MAX_PLACES_ADDED:
+            raise ParameterError(
+                f"capacity.add must be at most {MAX_PLACES_ADDED:,}, got {self.add}"
+            )
         if self.where not in (None, "best"):
-            raise ValueError(f'capacity.where must be "best", got {self.where!r}')
+            raise ParameterError(f'capacity.where must be "best", got {self.where!r}')
         if self.school_id is None and self.where != "best":
-            raise ValueError('a capacity change needs school_id, or needs with where = "best"')
+            raise ParameterError('a capacity change needs school_id, or needs with where = "best"')
         if self.school_id is not None and self.where == "best":
-            raise ValueError('capacity: give school_id or where = "best", not both')
+            raise ParameterError('capacity: give school_id or where = "best", not both')
         if self.school_id is not None and not isinstance(self.school_id, str):
-            raise ValueError(f"capacity.school_id must be a string, got {self.school_id!r}")
+            raise ParameterError(f"capacity.school_id must be a string, got {self.school_id!r}")
         if self.where == "best" and not self.needs:
-            raise ValueError('capacity.needs must list need codes when where = "best"')
+            raise ParameterError('capacity.needs must list need codes when where = "best"')
         for need in self.needs:
             if need not in NEED_CODES:
-                raise ValueError(
+                raise ParameterError(
                     f"capacity.needs: unknown need {need!r} (known: {', '.join(NEED_CODES)})"
                 )
         if not all(isinstance(c, str) and c for c in self.candidates):
-            raise ValueError("capacity.candidates must list school ids (strings)")
-        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
-            raise ValueError(f"capacity.batch must be a whole number ≥ 1, got {self.batch!r}")
+            raise ParameterError("capacity.candidates must list school ids (strings)")
+        if (
+            isinstance(self.batch, bool)
+            or not isinstance(self.batch, int)
+            or not 1 <= self.batch <= MAX_PLACES_ADDED
+        ):
+            raise ParameterError(
+                f"capacity.batch must be a whole number from 1 to {MAX_PLACES_ADDED:,}, "
+                f"got {self.batch!r}"
+            )
+        cap = self.max_per_school
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+            raise ParameterError(f"capacity.max_per_school must be a whole number ≥ 1, got {cap!r}")
+        if cap is not None and self.where != "best":
+            raise ParameterError('capacity.max_per_school applies to where = "best" only')
+        growth = self.max_growth
+        if growth is not None and (
+            isinstance(growth, bool)
+            or not isinstance(growth, int | float)
+            or not (math.isfinite(growth) and growth > 0)
+        ):
+            raise ParameterError(f"capacity.max_growth must be a number > 0, got {growth!r}")
+        if growth is not None and self.where != "best":
+            raise ParameterError('capacity.max_growth applies to where = "best" only')
+        if self.method not in ("exact", "greedy"):
+            raise ParameterError(
+                f'capacity.method must be "exact" or "greedy", got {self.method!r}'
+            )
+        for kind in self.kinds:
+            if kind not in ("special", "resourced", "mainstream", "independent"):
+                raise ParameterError(
+                    f"capacity.kinds: unknown kind {kind!r} "
+                    "(special, resourced, mainstream, independent)"
+                )
 
 
 @dataclass(frozen=True)
@@ -166,7 +220,7 @@ class PriceSettings:
                 continue
             number = _number(f"prices.{key}", value)
             if not 0.1 <= number <= 10.0:
-                raise ValueError(f"prices.{key} must be between 0.1 and 10, got {value!r}")
+                raise ParameterError(f"prices.{key} must be between 0.1 and 10, got {value!r}")
             object.__setattr__(self, key, number)
 
     def factors(self) -> PriceFactors:
@@ -270,26 +324,18 @@ class RoutingSettings:
 
     def __post_init__(self) -> None:
         _choice("routing.backend", self.backend, BACKENDS)
-        if isinstance(self.time_limit_s, bool) or not (
-            isinstance(self.time_limit_s, int | float) and math.isfinite(self.time_limit_s)
-        ):
-            raise ValueError(
-                f"routing.time_limit_s must be a finite number, got {self.time_limit_s!r}"
-            )
+        _finite("routing.time_limit_s", self.time_limit_s, 0.0, MAX_TIME_LIMIT_S)
         if self.time_limit_s <= 0:
-            raise ValueError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"routing.seed must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(
-                f"routing.workers must be a non-negative integer, got {self.workers!r}"
-            )
+            raise ParameterError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
+        _whole("routing.seed", self.seed, 0, MAX_SEED)
+        _whole("routing.workers", self.workers, 0, MAX_WORKERS)
         if not isinstance(self.mixed_school, bool):
-            raise ValueError(
+            raise ParameterError(
                 f"routing.mixed_school must be true or false, got {self.mixed_school!r}"
             )
+        _finite("routing.mixed_school_radius_miles", self.mixed_school_radius_miles, 0.0, 100.0)
         if not self.mixed_school_radius_miles > 0:
-            raise ValueError(
+            raise ParameterError(
                 "routing.mixed_school_radius_miles must be positive, got "
                 f"{self.mixed_school_radius_miles}"
             )
@@ -337,28 +383,52 @@ class BudgetSettings:
         _choice("budgets.rule", self.rule, BUDGET_RULES)
         _choice("budgets.uptake_model", self.uptake_model, UPTAKE_MODELS)
         if not 0 <= self.uptake <= 1:
-            raise ValueError(f"budgets.uptake must be between 0 and 1, got {self.uptake}")
+            raise ParameterError(f"budgets.uptake must be between 0 and 1, got {self.uptake}")
         if not 0 <= self.share <= 2:
-            raise ValueError(f"budgets.share must be between 0 and 2, got {self.share}")
-        if self.mileage_rate < 0 or self.draws < 1:
-            raise ValueError("budgets.mileage_rate must be ≥ 0 and budgets.draws ≥ 1")
-        if self.seed < 0:
-            raise ValueError(f"budgets.seed must not be negative, got {self.seed}")
-        if self.travel_saver_cost < 0:
-            raise ValueError("budgets.travel_saver_cost must not be negative")
+            raise ParameterError(f"budgets.share must be between 0 and 2, got {self.share}")
+        _finite("budgets.mileage_rate", self.mileage_rate, 0.0, 100.0)
+        _whole("budgets.draws", self.draws, 1, MAX_DRAWS)
+        _whole("budgets.seed", self.seed, 0, MAX_SEED)
+        _finite("budgets.travel_saver_cost", self.travel_saver_cost, 0.0, MAX_BUDGET)
+        _finite("budgets.uptake_intercept", self.uptake_intercept, -100.0, 100.0)
+        _finite("budgets.uptake_slope", self.uptake_slope, -100.0, 100.0)
         if not self.districts or not all(isinstance(d, str) and d for d in self.districts):
-            raise ValueError('budgets.districts must list district names (or ["*"])')
+            raise ParameterError('budgets.districts must list district names (or ["*"])')
         object.__setattr__(self, "bands", _bands(self.bands, needed=self.rule == "bands"))
         levels = tuple(_number("budgets.offer_levels", x) for x in self.offer_levels)
         if not levels or any(x <= 0 for x in levels) or len(set(levels)) != len(levels):
-            raise ValueError("budgets.offer_levels must be distinct positive multiples, e.g. [1.0]")
+            raise ParameterError(
+                "budgets.offer_levels must be distinct positive multiples, e.g. [1.0]"
+            )
+        for x in levels:
+            _finite("budgets.offer_levels", x, 0.0, 10.0)
         object.__setattr__(self, "offer_levels", tuple(sorted(levels)))
 
 
 def _number(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParameterError(f"{key} must hold numbers, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ParameterError(f"{key}: {value} is too large") from None
+
+
+def _finite(key: str, value: Any, low: float, high: float) -> float:
+    """A finite number within ``[low, high]`` (the bounds documented in docs/formats.md)."""
+    number = _number(key, value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ParameterError(f"{key} must be between {low:g} and {high:g}, got {value!r}")
+    return number
+
+
+def _whole(key: str, value: Any, low: int, high: int) -> int:
+    """A whole number within ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ParameterError(
+            f"{key} must be a whole number from {low:,} to {high:,}, got {value!r}"
+        )
+    return value
 
 
 def _bands(bands: Any, *, needed: bool) -> tuple[tuple[float, float], ...]:
@@ -366,21 +436,31 @@ def _bands(bands: Any, *, needed: bool) -> tuple[tuple[float, float], ...]:
     out: list[tuple[float, float]] = []
     for band in bands:
         if not isinstance(band, tuple | list) or len(band) != 2:
-            raise ValueError(f"budgets.bands must be [upper_miles, amount] pairs, got {band!r}")
+            raise ParameterError(f"budgets.bands must be [upper_miles, amount] pairs, got {band!r}")
         upper, amount = (_number("budgets.bands", x) for x in band)
-        if upper <= 0 or amount < 0:
-            raise ValueError(f"budgets.bands: miles must be > 0 and amounts ≥ 0, got {band!r}")
+        if math.isnan(upper) or upper <= 0 or not (math.isfinite(amount) and amount >= 0):
+            raise ParameterError(
+                f"budgets.bands: miles must be > 0 (inf for the last band) and amounts finite "
+                f"and ≥ 0, got {band!r}"
+            )
+        if amount > MAX_BUDGET:
+            raise ParameterError(
+                f"budgets.bands: an amount must be at most £{MAX_BUDGET:,.0f} a year, got {band!r}"
+            )
         if out and upper <= out[-1][0]:
-            raise ValueError("budgets.bands: upper miles must increase from band to band")
+            raise ParameterError("budgets.bands: upper miles must increase from band to band")
         out.append((upper, amount))
     if needed and not out:
-        raise ValueError('rule = "bands" needs budgets.bands, e.g. [[5, 2000], [inf, 4000]]')
+        raise ParameterError('rule = "bands" needs budgets.bands, e.g. [[5, 2000], [inf, 4000]]')
     return tuple(out)
 
 
 @dataclass(frozen=True)
 class TargetSettings:
     annual_saving: float = 1_500_000.0
+
+    def __post_init__(self) -> None:
+        _finite("target.annual_saving", self.annual_saving, 0.0, MAX_TARGET)
 
 
 @dataclass(frozen=True)
@@ -538,10 +618,14 @@ def parse_scenario(
     text: str, *, source: str = "<scenario>", default_name: str = "scenario"
 ) -> Scenario:
     """Parse scenario TOML text (a pure function: tests parse strings directly)."""
+    if len(text) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{source}: larger than 1 MB, not a scenario file")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: not valid TOML: nested too deeply") from None
     known = {
         "name",
         "description",
@@ -603,7 +687,13 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and parse a scenario file; its name defaults to the file's stem."""
     p = Path(path)
     try:
+        if p.is_dir():
+            raise ScenarioError(f"scenario {p} is a folder, not a file")
+        if p.stat().st_size > MAX_SCENARIO_BYTES:
+            raise ScenarioError(f"scenario {p} is larger than 1 MB, not a scenario file")
         text = p.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"scenario {p} is not UTF-8 text (save it as UTF-8)") from None
     return parse_scenario(text, source=p.name, default_name=p.stem)

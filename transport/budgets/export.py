@@ -118,6 +118,7 @@ def write_budget_run(
         summary=json_safe(summary),
         extra={"budgets.csv": (BUDGET_COLUMNS, budget_rows(rows))},
         texts={SUMMARY_MD: render_markdown(summary), SUMMARY_HTML: render_html(summary)},
+        kind="budgets",
     )
 
 

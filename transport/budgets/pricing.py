@@ -28,10 +28,11 @@ full time), and for pupils aged 16 to 19 the price of the council's 16+ Travel S
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from transport.data.load import parse_csv_text
+from transport.data.load import decode_text, parse_csv_text, read_file_bytes
 from transport.errors import InputError, Problem
 from transport.scenario import BudgetSettings
 
@@ -229,7 +230,8 @@ def parse_attendance(
         raise InputError([Problem(file, 1, c, "required column is missing") for c in missing])
     out: dict[str, float] = {}
     problems: list[Problem] = []
-    for row, (pid, raw) in enumerate(zip(frame["pupil_id"], frame["fraction"], strict=True), 2):
+    rows = frame.attrs.get("rows") or range(2, len(frame) + 2)
+    for row, pid, raw in zip(rows, frame["pupil_id"], frame["fraction"], strict=True):
         try:
             value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
         except ValueError:
@@ -238,9 +240,9 @@ def parse_attendance(
         if not 0.0 < value <= 1.0 or math.isnan(value):
             problems.append(Problem(file, row, "fraction", f"must be in (0, 1], got {raw!r}"))
         elif pid not in known:
-            problems.append(Problem(file, row, "pupil_id", f"unknown pupil {pid!r}"))
+            problems.append(Problem(file, row, "pupil_id", "a pupil not in pupils.csv"))
         elif pid in out:
-            problems.append(Problem(file, row, "pupil_id", f"pupil {pid!r} listed twice"))
+            problems.append(Problem(file, row, "pupil_id", "the pupil is listed twice"))
         else:
             out[pid] = value
     if problems:
@@ -251,11 +253,7 @@ def parse_attendance(
 def read_attendance(folder: str | Path, known: set[str]) -> dict[str, float]:
     """Part-time fractions from ``attendance.csv`` in the data folder (``{}`` when absent)."""
     path = Path(folder) / ATTENDANCE_FILE
-    if not path.exists():
+    if not os.path.lexists(path):
         return {}
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("cp1252", errors="replace")
+    text = decode_text(read_file_bytes(path), file=path.name)  # a folder, NUL, Excel: named
     return parse_attendance(text, known, file=path.name)

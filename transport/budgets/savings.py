@@ -43,7 +43,8 @@ from transport.routing.reoptimise import (
     replan_route,
     subset_costs,
 )
-from transport.runs.write import RunFiles, read_run
+from transport.runs.read import RunFiles, check_run_data
+from transport.runs.read import read_solved_run as _read_solved_run
 from transport.travel import TravelModel
 
 SEARCH_TIME_LIMIT_S = 1.0
@@ -108,16 +109,10 @@ def read_solved_run(run_dir: str | Path) -> RunFiles:
     Raises
     ------
     InputError
-        When the folder is missing, has no routes.csv (a placement-only run) or is unreadable.
+        When the folder is missing, has no routes.csv (a placement-only run) or any of its
+        files is malformed (see :func:`transport.runs.read.read_run`).
     """
-    folder = Path(run_dir)
-    if not folder.is_dir():
-        hint = "write one with 'sen-transport solve --data DIR --out RUN'"
-        raise InputError([Problem(str(folder), None, None, f"run folder not found: {hint}")])
-    if not (folder / "routes.csv").exists():
-        message = "has no routes.csv: budgets need a solved run ('sen-transport solve')"
-        raise InputError([Problem(str(folder), None, None, message)])
-    return read_run(folder)
+    return _read_solved_run(run_dir)
 
 
 def run_parameters(summary: dict[str, Any], fallback: Parameters) -> tuple[Parameters, str]:
@@ -189,20 +184,7 @@ class SavingsModel:
         self._known: dict[str, dict[int, int]] = {}
         self.routes = {r.route_id: r for r in run.routes}
         self.route_of = {p: r.route_id for r in run.routes for p in r.pupils}
-        missing = sorted(p for p in self.route_of if p not in data.pupil_by_id)
-        missing += sorted({r.school_id for r in run.routes} - set(data.school_by_id))
-        if missing:
-            raise InputError(
-                [
-                    Problem(
-                        "routes.csv",
-                        None,
-                        None,
-                        f"the run names {len(missing)} pupils or schools missing from the data "
-                        f"set (first: {missing[0]}): was it solved from another data folder?",
-                    )
-                ]
-            )
+        check_run_data(run, data)  # a run made from another data folder: file and row named
         self.school_of = {p.pupil_id: p.school_id for p in run.placements}
         self.used = Counter(r.vehicle_type for r in run.routes)
         self._routes: dict[str, RouteSavings] = {}

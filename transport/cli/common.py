@@ -100,23 +100,41 @@ def fault_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+_MAIN_PID: int | None = None
+
+
 def _stop(signum: int, frame: Any) -> None:
-    """SIGTERM/SIGHUP: stop worker processes and unwind, so that no temporary folder is left."""
+    """SIGTERM/SIGINT/SIGHUP: stop worker processes at once and unwind, so that no temporary
+    folder is left."""
+    if os.getpid() != _MAIN_PID:  # a forked child: end as the signal would
+        os._exit(128 + signum)
     import multiprocessing
 
     for child in multiprocessing.active_children():
         child.terminate()
     name = signal.Signals(signum).name
-    os.write(2, f"Stopped by {name}: the previous run folder is unchanged.\n".encode())
+    os.write(
+        2,
+        f"Stopped by {name}: nothing was left half-written (each output is as it was, or "
+        "complete).\n".encode(),
+    )
     raise SystemExit(128 + signum)
 
 
 def install_signal_handlers() -> None:
-    """Make SIGTERM and SIGHUP unwind like an exception (``finally`` blocks run, temporary
-    folders are removed, worker processes stopped) instead of ending the process on the spot.
-    Exit status 128 + the signal's number, as a shell reports it."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    """Make SIGTERM, SIGINT (Ctrl-C) and SIGHUP unwind like an exception (``finally`` blocks
+    run, temporary folders are removed, worker processes stopped at once) instead of ending
+    the process on the spot. Exit status 128 + the signal's number, as a shell reports it."""
+    global _MAIN_PID
+    _MAIN_PID = os.getpid()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _stop)
+
+
+def private_by_default() -> None:
+    """Files and folders a command creates are its user's only (0600, 0700), whatever the
+    umask it was started with (pupil data is special-category personal data)."""
+    os.umask(0o077)
 
 
 def run_command(group: click.Group, args: list[str] | None = None) -> int:

@@ -99,11 +99,11 @@ def print_comparison(doc: dict[str, Any], out_dir: Path) -> None:
 
 
 def _write_report(out_dir: Path, data_dir: Path) -> None:
-    """Render report.html and each scenario's routes.geojson from the compare folder."""
+    """Render report.html and each scenario's routes.geojson from the compare folder (its
+    temporary folder, before it takes its place)."""
     from transport.report import write_report
 
-    path = write_report(out_dir, data_dir=data_dir)
-    console.print(f"Wrote {path}")
+    write_report(out_dir, data_dir=data_dir)
 
 
 @click.command()
@@ -121,7 +121,7 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="Comparison folder to write (each scenario's folder in it is replaced atomically).",
+    help="Comparison folder to write (new, empty or one compare wrote; replaced whole when done).",
 )
 @opt.apply(*opt.ROUTING, opt.DRAWS)
 @click.option(
@@ -177,7 +177,8 @@ def compare(
             districts_file=districts_file,
             executor=executor,
             progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
+            finish=None if no_report else (lambda folder: _write_report(folder, data_dir)),
         )
     print_comparison(doc, out_dir)
     if not no_report:
-        _write_report(out_dir, data_dir)
+        console.print(f"Wrote {out_dir / 'report.html'}")

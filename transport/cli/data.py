@@ -39,8 +39,16 @@ def kent(seed: int, pupils: int, out_dir: Path) -> None:
       sen-transport data kent --seed 2013 --out data/kent
     """
     from transport.datagen.kent import build_kent_dataset, write_kent_dataset
+    from transport.runs.destination import check_output_dir
+    from transport.runs.write import write_folder
 
+    check_output_dir(out_dir, kind="data")  # before the work: a data folder it wrote, or new
     built = build_kent_dataset(seed=seed, pupils=pupils)
-    paths = write_kent_dataset(built, out_dir)
-    for path in paths:
-        click.echo(f"Wrote {path}")
+    names: list[str] = []
+
+    def write(folder: Path) -> None:
+        names.extend(p.name for p in write_kent_dataset(built, folder))
+
+    write_folder(out_dir, write, kind="data", keep_foreign=True)
+    for name in names:
+        click.echo(f"Wrote {out_dir / name}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -9,6 +10,13 @@ import click
 from transport.cli.common import domain_errors
 from transport.cli.options import cache_dir_option
 from transport.travel.network import load_graph, save_graph
+
+
+def is_graphml(path: Path) -> bool:
+    """Whether ``path`` is a GraphML file (one this command may replace)."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    return head.lstrip().startswith(b"<?xml") and b"<graphml" in head
 
 
 @click.group()
@@ -46,6 +54,14 @@ def build(place: str | None, osm_file: Path | None, out_file: Path, cache_dir: P
       sen-transport graph build --place "Kent, England" --out kent.graphml
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
+    from transport.runs.destination import check_output_file, make_private_dirs
+    from transport.runs.lock import output_lock
+
+    read = [("the OSM file read", osm_file)]
+    out_file = check_output_file(out_file, inputs=read, recognise=is_graphml, what="graph file")
     G = load_graph(osm_file=osm_file, place=place, cache_dir=cache_dir)
-    save_graph(G, out_file)
+    make_private_dirs(out_file.parent)
+    with output_lock(out_file, what="graph file"):
+        save_graph(G, out_file)
+        os.chmod(out_file, 0o600)
     click.echo(f"{out_file}: {len(G):,} nodes, {G.number_of_edges():,} edges")

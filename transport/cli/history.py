@@ -8,8 +8,7 @@ import click
 
 from transport.cli.common import domain_errors
 from transport.cli.render import print_diff
-from transport.runs.history import CHANGE_COLUMNS, diff_runs
-from transport.runs.write import write_csv
+from transport.runs.history import check_changes_file, diff_runs, write_changes
 
 
 @click.command()
@@ -40,11 +39,10 @@ def diff(
     Example:
       sen-transport diff runs/2026-11-27 runs/latest --minutes 10 --out changes.csv
     """
+    read = [("the run folder read", run_a), ("the run folder read", run_b)]
+    if out_file is not None:
+        check_changes_file(out_file, inputs=read)  # before any work
     result = diff_runs(run_a, run_b, minutes=minutes)
     if out_file is not None:
-        write_csv(
-            out_file,
-            CHANGE_COLUMNS,
-            [(c.pupil_id, c.change, c.before, c.after) for c in result.changes],
-        )
+        write_changes(out_file, result, inputs=read)
     print_diff(result, verbose_ids=verbose_ids, out_file=out_file)

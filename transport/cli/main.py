@@ -11,13 +11,20 @@ import sys
 import click
 
 from transport.cli.budgets import budgets
-from transport.cli.common import DEBUG_ENV, Group, install_signal_handlers, run_command
+from transport.cli.common import (
+    DEBUG_ENV,
+    Group,
+    install_signal_handlers,
+    private_by_default,
+    run_command,
+)
 from transport.cli.compare import compare
 from transport.cli.data import data
 from transport.cli.graph import graph
 from transport.cli.history import diff
 from transport.cli.place import place
 from transport.cli.sheets import sheets
+from transport.cli.site import site
 from transport.cli.solve import solve
 from transport.cli.sweep import sweep
 from transport.cli.tender import award, impact, tender
@@ -58,11 +65,13 @@ cli.add_command(sweep)
 cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)
+cli.add_command(site)
 
 
 def main() -> None:
     """Console entry point."""
     install_signal_handlers()
+    private_by_default()
     sys.exit(run_command(cli))
 
 

@@ -199,13 +199,16 @@ def sweep(
     districts_file: str | Path | None = None,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Compare every variant of a grid (and its base) and write the comparison folder.
 
     Writes what :func:`transport.compare.compare_scenarios` writes (comparison.csv and .json,
     a scenario folder per variant with its scenario.toml, the cache) and ``sweep.csv``: one
-    row per variant with its option on each axis and the comparison's totals. Options
-    (``overrides``) apply to every variant, but may not set a key an axis varies.
+    row per variant with its option on each axis and the comparison's totals, and
+    ``sweep.json``; all in the comparison's temporary folder, which takes its place in one
+    step. Options (``overrides``) apply to every variant, but may not set a key an axis
+    varies. ``finish`` is called with that temporary folder once it is complete (the report).
 
     Returns
     -------
@@ -223,6 +226,18 @@ def sweep(
     if grid.base_text is not None:
         sources.append((parse_scenario(grid.base_text, source="base"), grid.base_text))
     sources += [(v.scenario, v.text) for v in grid.variants]
+    about = {
+        "grid": grid.name,
+        "description": grid.description,
+        "axes": {a.name: [label for label, _ in a.options] for a in grid.axes},
+        "variants": len(grid.variants),
+    }
+
+    def write_sweep(stage: Path) -> None:
+        _write_sweep_files(stage, grid, about)
+        if finish is not None:
+            finish(stage)
+
     doc = compare_scenarios(
         sources,
         data_dir,
@@ -234,18 +249,15 @@ def sweep(
         districts_file=districts_file,
         executor=executor,
         progress=progress,
+        finish=write_sweep,
     )
-    doc["sweep"] = {
-        "grid": grid.name,
-        "description": grid.description,
-        "axes": {a.name: [label for label, _ in a.options] for a in grid.axes},
-        "variants": len(grid.variants),
-    }
-    _write_sweep_csv(Path(out_dir), grid, doc)
+    doc["sweep"] = about
     return doc
 
 
-def _write_sweep_csv(out: Path, grid: Grid, doc: dict[str, Any]) -> None:
+def _write_sweep_files(out: Path, grid: Grid, about: dict[str, Any]) -> None:
+    """sweep.csv and sweep.json beside the comparison.json just written in ``out``."""
+    doc = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     rows = {r["scenario"]: r for r in doc["scenarios"]}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -257,7 +269,7 @@ def _write_sweep_csv(out: Path, grid: Grid, doc: dict[str, Any]) -> None:
         row = rows[name]
         writer.writerow([row["scenario"], *labels, *(_cell(row.get(c)) for c in SWEEP_COLUMNS)])
     atomic_write_text(out / "sweep.csv", buf.getvalue())
-    atomic_write_text(out / "sweep.json", json.dumps(doc["sweep"], indent=2) + "\n")
+    atomic_write_text(out / "sweep.json", json.dumps(about, indent=2) + "\n")
 
 
 def _cell(value: Any) -> str:

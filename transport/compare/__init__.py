@@ -19,7 +19,6 @@ minus the scenario's; ``target_progress`` is that saving over the £1.5m target.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,10 @@ from transport.data.districts import read_dataset_in_districts
 from transport.data.validate import read_dataset
 from transport.errors import ScenarioError
 from transport.executor import Executor, InlineExecutor
+from transport.model import Dataset
 from transport.pipeline import StageCache
+from transport.runs.destination import check_not_input, check_output_dir
+from transport.runs.write import link_copy, write_folder
 from transport.scenario import Scenario, load_scenario
 
 __all__ = ["columns", "compare_scenarios", "load_scenarios"]
@@ -44,6 +46,21 @@ NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789
 
 ScenarioSource = str | Path | tuple[Scenario, str]
 """A scenario file, or a scenario already parsed with its TOML text (a sweep's variants)."""
+
+
+@dataclass(frozen=True)
+class ParsedSource:
+    """Where a scenario given parsed came from: a name (``NAME.toml``) and its TOML text."""
+
+    name: str
+    text: str
+
+
+def scenario_text(path: Path | ParsedSource) -> str:
+    """The TOML text of a scenario: its file's, or the one it was given with."""
+    if isinstance(path, ParsedSource):
+        return path.text
+    return path.read_text(encoding="utf-8-sig")
 
 
 def load_scenarios(
@@ -65,10 +82,7 @@ def load_scenarios(
     if not paths:
         raise ScenarioError("compare needs at least one scenario file")
     loaded = [
-        (
-            p[0].with_overrides(overrides or {}),
-            ParsedSource(f"{p[0].name}.toml", p[1]),
-        )
+        (p[0].with_overrides(overrides or {}), ParsedSource(f"{p[0].name}.toml", p[1]))
         if isinstance(p, tuple)
         else (load_scenario(p).with_overrides(overrides or {}), Path(p))
         for p in paths
@@ -88,19 +102,33 @@ def load_scenarios(
     return loaded
 
 
-@dataclass(frozen=True)
-class ParsedSource:
-    """Where a scenario given parsed came from: a name (``NAME.toml``) and its TOML text."""
+def check_scenarios_against(
+    scenarios: list[tuple[Scenario, Path | ParsedSource]], data: Dataset
+) -> None:
+    """Refuse, before any scenario runs, a capacity change naming a school the data lacks or
+    a road map file that is not there."""
+    known = set(data.school_by_id)
+    for sc, path in scenarios:
+        for i, change in enumerate(sc.capacity, start=1):
+            named = [("school_id", change.school_id)] if change.school_id is not None else []
+            for key, school in [*named, *(("candidates", c) for c in change.candidates)]:
+                if school not in known:
+                    raise ScenarioError(
+                        f"{path.name}: capacity[{i}].{key}: no school {school!r} in schools.csv"
+                    )
+        for key in ("osm_file", "graphml"):
+            value = getattr(sc.network, key)
+            if value and not Path(value).is_file():
+                raise ScenarioError(f"{path.name}: travel.{key}: no file {value}")
 
-    name: str
-    text: str
 
-
-def scenario_text(path: Path | ParsedSource) -> str:
-    """The TOML text of a scenario: its file's, or the one it was given with."""
-    if isinstance(path, ParsedSource):
-        return path.text
-    return path.read_text(encoding="utf-8-sig")
+def _map_files(scenarios: list[tuple[Scenario, Path | ParsedSource]]) -> list[tuple[str, Path]]:
+    return [
+        ("a road map read", Path(value))
+        for sc, _ in scenarios
+        for value in (sc.network.osm_file, sc.network.graphml)
+        if value
+    ]
 
 
 def compare_scenarios(
@@ -115,6 +143,7 @@ def compare_scenarios(
     districts_file: str | Path | None = None,
     executor: Executor | None = None,
     progress: Callable[[str], None] | None = None,
+    finish: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Run every scenario on the data folder and write the comparison folder.
 
@@ -126,7 +155,9 @@ def compare_scenarios(
     data_dir
         The data folder.
     out_dir
-        The comparison folder (created; scenario folders in it are replaced atomically).
+        The comparison folder: new, empty or one ``compare`` wrote. It is built whole in a
+        temporary folder beside it and takes its place in one step when every scenario is
+        done, so a failure or a signal leaves the previous comparison as it was.
     overrides
         Settings applied to every scenario (:meth:`Scenario.with_overrides` keys, e.g.
         ``{"routing.time_limit_s": 60, "budgets.draws": 500}``).
@@ -148,6 +179,9 @@ def compare_scenarios(
         workers, each shared stage computed once (:mod:`transport.compare._parallel`).
     progress
         Called with a short message (no pupil data) as each stage starts.
+    finish
+        Called with the temporary folder once the comparison is written there, before it
+        takes its place (the report is written this way, so that it is swapped in with it).
 
     Returns
     -------
@@ -158,55 +192,83 @@ def compare_scenarios(
     say = progress or (lambda _msg: None)
     scenarios = load_scenarios(scenario_files, overrides=overrides)
     data_dir = Path(data_dir)
+    inputs = [
+        ("the data folder", data_dir),
+        *(("a scenario file", p) for _, p in scenarios if isinstance(p, Path)),
+        *_map_files(scenarios),
+        ("the districts file", districts_file),
+    ]
+    out = check_output_dir(out_dir, kind="compare", inputs=inputs)
+    if cache_dir is not None:
+        check_not_input(cache_dir, inputs=inputs, what="cache folder")
     if districts_file is not None:
         data = read_dataset_in_districts(data_dir, districts_file)
     else:
         data = read_dataset(data_dir)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)
-    folder = Path(cache_dir) if cache_dir is not None else out / "cache"
+    check_scenarios_against(scenarios, data)
+    attendance = read_attendance(data_dir, set(data.pupil_by_id))
     executor = executor or InlineExecutor()
     inline = isinstance(executor, InlineExecutor)
-    here = inline or executor.cluster  # scenarios driven in this process
-    ctx = Context(
-        data=data,
-        cache=(OnceCache if executor.cluster else StageCache)(folder if use_cache else None),
-        attendance=read_attendance(data_dir, set(data.pupil_by_id)),
-        graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
-        progress=say if here else Context.progress,
-        executor=executor if executor.cluster else None,
-    )
-    tasks = [(sc, scenario_text(path), out / "scenarios" / sc.name) for sc, path in scenarios]
-    outcomes: list[Outcome | None] = [None] * len(tasks)
-    if executor.cluster:
-        finished = run_on_cluster(ctx, tasks, executor=executor, say=say)
-    else:
-        for sc, _, _ in tasks[:1] if inline else tasks:
-            say(f"{sc.name}: started")
-        finished = executor.map_unordered(compare_one, tasks, shared=ctx)
-    try:
-        for i, outcome in finished:
-            outcomes[i] = outcome
-            reused = ", ".join(outcome.extra["reused"]) or "nothing"
-            wall = outcome.row["wall_time_s"]
-            say(f"{tasks[i][0].name}: done in {wall:.1f} s (re-used: {reused})")
-            if inline and i + 1 < len(tasks):
-                say(f"{tasks[i + 1][0].name}: started")
-    finally:
-        close = getattr(finished, "close", None)
-        if close is not None:  # stop what is left of the fan-out when a scenario failed
-            close()
-        ctx.close()
-    done = [o for o in outcomes if o is not None]
-    rows = [o.row for o in done]
-    add_savings(rows)
-    doc = write_comparison(
-        out,
-        rows=rows,
-        extras=[o.extra for o in done],
-        vehicle_types=[v.vehicle_type for v in data.vehicles],
-        data_source=data.source,
-    )
+    doc: dict[str, Any] = {}
+
+    def build(stage: Path) -> None:
+        """Everything is written into ``stage``, which then replaces ``out`` in one step."""
+        if cache_dir is None:
+            link_copy(out / "cache", stage / "cache")  # the previous cache, carried over
+        folder = Path(cache_dir) if cache_dir is not None else stage / "cache"
+        here = inline or executor.cluster  # scenarios driven in this process
+        ctx = Context(
+            data=data,
+            cache=(OnceCache if executor.cluster else StageCache)(folder if use_cache else None),
+            attendance=attendance,
+            graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
+            progress=say if here else Context.progress,
+            executor=executor if executor.cluster else None,
+        )
+        tasks = [
+            (
+                sc,
+                scenario_text(path),
+                stage / "scenarios" / sc.name,
+                out / "scenarios" / sc.name,
+            )
+            for sc, path in scenarios
+        ]
+        outcomes: list[Outcome | None] = [None] * len(tasks)
+        if executor.cluster:
+            finished = run_on_cluster(ctx, tasks, executor=executor, say=say)
+        else:
+            for sc, *_ in tasks[:1] if inline else tasks:
+                say(f"{sc.name}: started")
+            finished = executor.map_unordered(compare_one, tasks, shared=ctx)
+        try:
+            for i, outcome in finished:
+                outcomes[i] = outcome
+                reused = ", ".join(outcome.extra["reused"]) or "nothing"
+                wall = outcome.row["wall_time_s"]
+                say(f"{tasks[i][0].name}: done in {wall:.1f} s (re-used: {reused})")
+                if inline and i + 1 < len(tasks):
+                    say(f"{tasks[i + 1][0].name}: started")
+        finally:
+            close = getattr(finished, "close", None)
+            if close is not None:  # stop what is left of the fan-out when a scenario failed
+                close()
+            ctx.close()
+        done = [o for o in outcomes if o is not None]
+        rows = [o.row for o in done]
+        add_savings(rows)
+        doc.update(
+            write_comparison(
+                stage,
+                rows=rows,
+                extras=[o.extra for o in done],
+                vehicle_types=[v.vehicle_type for v in data.vehicles],
+                data_source=data.source,
+            )
+        )
+        if finish is not None:
+            finish(stage)
+
+    write_folder(out, build, kind="compare", inputs=inputs)
     doc["wall_time_s"] = round(time.perf_counter() - start, 1)
     return doc

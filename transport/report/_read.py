@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.data.validate import read_dataset
 from transport.errors import InputError, Problem
 from transport.model import Dataset
-from transport.runs.write import RunFiles, read_run
+from transport.runs.read import RunFiles, read_run
 
 
 @dataclass(frozen=True)
@@ -79,28 +80,22 @@ def read_compare(compare_dir: str | Path, *, data_dir: str | Path | None = None)
     path = folder / "comparison.json"
     if not path.exists():
         raise InputError([Problem(str(path), None, None, "missing: not a compare folder")])
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-        rows = list(meta["scenarios"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError([Problem(str(path), None, None, f"not readable: {exc}")]) from None
-    if not rows:
-        raise InputError([Problem(str(path), None, None, "holds no scenario")])
+    meta, rows = _comparison(path)
     data_path = Path(data_dir) if data_dir is not None else _data_from(meta, path)
     data = read_dataset(data_path)
 
     scenarios = []
     for row in rows:
         name = str(row.get("scenario", ""))
-        run_dir = folder / str(row.get("run_dir") or f"scenarios/{name}")
+        run_dir = _inside(folder, row.get("run_dir") or f"scenarios/{name}", path)
         scenarios.append(
             ScenarioView(
                 name=name,
                 row=row,
                 folder=run_dir,
-                run=read_run(run_dir),
-                shortfall=_optional_csv(folder, row.get("shortfall_csv")),
-                capacity=_optional_csv(folder, row.get("capacity_csv")),
+                run=read_run(run_dir, routes=True, data=data),
+                shortfall=_optional_csv(folder, row.get("shortfall_csv"), path),
+                capacity=_optional_csv(folder, row.get("capacity_csv"), path),
             )
         )
     baseline = str(meta.get("baseline") or scenarios[0].name)
@@ -116,6 +111,46 @@ def read_compare(compare_dir: str | Path, *, data_dir: str | Path | None = None)
     )
 
 
+def _comparison(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """comparison.json: an object whose ``scenarios`` is a non-empty list of objects."""
+
+    def fail(message: str) -> InputError:
+        return InputError([Problem(str(path), None, None, message)])
+
+    try:
+        meta = json.loads(read_file_bytes(path).decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise fail(f"not readable: {exc}") from None
+    except RecursionError:
+        raise fail("not readable: nested too deeply") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("scenarios"), list):
+        raise fail("not readable: not an object with a list of scenarios")
+    rows = meta["scenarios"]
+    if not rows:
+        raise fail("holds no scenario")
+    if not all(isinstance(r, dict) for r in rows):
+        raise fail("not readable: each scenario must be an object")
+    for key in ("vehicle_types",):
+        if key in meta and not (
+            isinstance(meta[key], list) and all(isinstance(v, str) for v in meta[key])
+        ):
+            raise fail(f"not readable: {key} must list names")
+    if "target" in meta and not isinstance(meta["target"], int | float | type(None)):
+        raise fail("not readable: target must be a number")
+    return meta, rows
+
+
+def _inside(folder: Path, rel: Any, source: Path) -> Path:
+    """``folder/rel``, refused unless it stays inside ``folder`` (a report writes there)."""
+    path = folder / str(rel)
+    real, root = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    if not isinstance(rel, str) or Path(rel).is_absolute() or root not in real.parents:
+        raise InputError(
+            [Problem(str(source), None, None, f"names {rel!r}, which is not inside the folder")]
+        )
+    return path
+
+
 def _data_from(meta: Mapping[str, Any], path: Path) -> Path:
     data = meta.get("data")
     if data and Path(str(data)).is_dir():
@@ -125,11 +160,14 @@ def _data_from(meta: Mapping[str, Any], path: Path) -> Path:
     )
 
 
-def _optional_csv(folder: Path, rel: Any) -> tuple[Mapping[str, str], ...]:
+def _optional_csv(folder: Path, rel: Any, source: Path) -> tuple[Mapping[str, str], ...]:
     if not rel:
         return ()
-    path = folder / str(rel)
+    path = _inside(folder, rel, source)
     if not path.exists():
         return ()
-    with open(path, newline="", encoding="utf-8") as fh:
-        return tuple(csv.DictReader(fh))
+    records = csv_records(decode_text(read_file_bytes(path), file=path.name), file=path.name)
+    if not records:
+        return ()
+    header = [h.strip() for h in records[0][1]]
+    return tuple(dict(zip(header, cells, strict=False)) for _, cells in records[1:] if any(cells))

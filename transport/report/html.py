@@ -25,7 +25,15 @@ from transport.report.geometry import (
     vehicle_colours,
 )
 from transport.report.gpkg import write_geopackage
-from transport.report.maps import TILES, asset, map_data, map_head, map_html, map_scripts
+from transport.report.maps import (
+    TILES,
+    AddedPlaces,
+    asset,
+    map_data,
+    map_head,
+    map_html,
+    map_scripts,
+)
 
 NEED_COLOURS = {
     "ASD": "#0072B2",
@@ -111,7 +119,12 @@ def write_report(
         points = school_points(view.data, placed, sc.run.routes)
         write_geojson(sc.folder / "routes.geojson", feature_collection(lines, points, name=sc.name))
         write_geopackage(sc.folder / "routes.gpkg", lines, points, grid)
-        data = map_data(lines, points, grid, colours=colours, tiles=options.tiles)
+        added = [
+            AddedPlaces(s.lat, s.lon, int(r["places_added"]), s.name, f"need {r.get('need', '')}")
+            for r in sc.capacity
+            if (s := schools.get(r.get("school_id", ""))) is not None
+        ]
+        data = map_data(lines, points, grid, colours=colours, tiles=options.tiles, added=added)
         maps.append(map_html(i, data, title=f"Map of routes, {sc.name}"))
     page = render_page(view, maps, suppressed=grid.suppressed, options=options)
     return write_private_text(view.folder / "report.html", page)

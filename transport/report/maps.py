@@ -71,6 +71,17 @@ def tile_layers(first: str) -> list[dict[str, str]]:
     return [{"name": t.name, "url": t.url, "attribution": t.attribution} for t in layers]
 
 
+@dataclass(frozen=True)
+class AddedPlaces:
+    """Places added at a school, or a new site opened: a marker of the "places added" layer."""
+
+    lat: float
+    lon: float
+    places: int
+    name: str
+    detail: str
+
+
 def map_data(
     lines: Sequence[RouteLine],
     schools: Sequence[SchoolPoint],
@@ -78,8 +89,10 @@ def map_data(
     *,
     colours: dict[str, str],
     tiles: str = "osm",
+    added: Sequence[AddedPlaces] = (),
 ) -> dict[str, Any]:
-    """The JSON a map is drawn from: generalised routes, schools and home squares only."""
+    """The JSON a map is drawn from: generalised routes, schools, home squares and the places
+    added (capacity changes, opened sites) only."""
     routes = [
         {"c": [list(p) for p in r.coords], "v": r.vehicle_type, "t": _route_tip(r)} for r in lines
     ]
@@ -103,6 +116,7 @@ def map_data(
         for cell in grid.cells
     ]
     points = [p for r in lines for p in r.coords] + [(s.lat, s.lon) for s in used]
+    points += [(a.lat, a.lon) for a in added]
     if not points:
         points = [(s.lat, s.lon) for s in schools] or [(51.2, 0.8)]
     counts: dict[str, int] = {}
@@ -121,12 +135,23 @@ def map_data(
         "schools": school_items,
         "cells": cells,
         "maxCell": max((c.pupils for c in grid.cells), default=1),
+        "added": [
+            {
+                "p": [round(a.lat, 6), round(a.lon, 6)],
+                "n": a.places,
+                "t": f"<b>{escape(a.name)}</b><br>{a.places} places added<br>{escape(a.detail)}",
+            }
+            for a in added
+        ],
     }
 
 
 def map_html(index: int, data: dict[str, Any], *, title: str) -> str:
     """A map's container and its data block."""
     payload = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
+    added = ""
+    if data.get("added"):
+        added = ' <span class="added-key"></span> places added / site opened'
     legend = "".join(
         f'<span class="swatch" style="background:{v["colour"]}"></span>'
         f"{escape(v['name'])} ({v['routes']}) "
@@ -138,7 +163,8 @@ def map_html(index: int, data: dict[str, Any], *, title: str) -> str:
         f'data-source="map-data-{index}"></div>'
         f'<p class="legend">Routes by vehicle type: {legend}'
         '<span class="school-key"></span> school (size: pupils placed) '
-        '<span class="cell-key"></span> pupils\' homes, counted by square</p>'
+        '<span class="cell-key"></span> pupils\' homes, counted by square'
+        f"{added}</p>"
         f'<script type="application/json" id="map-data-{index}" class="map-data">'
         f"{payload}</script>"
     )

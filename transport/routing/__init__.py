@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transport.costing import route_cost
+from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
 from transport.executor import Executor
 from transport.model import (
@@ -54,7 +55,6 @@ __all__ = [
     "plan_routes",
     "route_cost",
 ]
-
 
 RoutingOptions = RoutingSettings
 """How to solve (backend, time budget, seed, workers, mixed-school routes): the scenario's
@@ -174,6 +174,10 @@ def plan_routes(
         if progress is not None:
             progress(ProgressEvent(done, total, routed, round(cost, 2), stage, sid))
 
+    early = early_pickups(data, placements, longest_ride=params.ride.effective_limit)
+    if early:  # no pickup before midnight: these pupils are left unrouted, with the reason
+        kept = tuple(p for p in placements.placements if p.pupil_id not in early)
+        placements = replace(placements, placements=kept)
     result = run_plan(
         data,
         placements,
@@ -192,7 +196,7 @@ def plan_routes(
     return RoutePlan(
         routes=result.routes,
         stops=result.stops,
-        unrouted=result.unrouted,
+        unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
     )

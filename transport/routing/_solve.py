@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import signal
 import time
 import warnings
 from collections import Counter
@@ -164,7 +165,9 @@ def run_subproblems(
     elif workers > 1 and len(heavy) > 1:
         ctx = multiprocessing.get_context("spawn")
         try:
-            with ProcessPoolExecutor(max_workers=min(workers, len(heavy)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(heavy)), mp_context=ctx, initializer=_leave_interrupts
+            ) as pool:
                 futures = [pool.submit(solve_subproblem, s, backend, deadline) for s in heavy]
                 for s in light:
                     done(solve_subproblem(s, backend))
@@ -186,6 +189,11 @@ def run_subproblems(
 def _search_task(_shared: object, task: tuple[SubProblem, str, float | None]) -> SubSolution:
     """One school's search as an executor task (:mod:`transport.executor`)."""
     return solve_subproblem(*task)
+
+
+def _leave_interrupts() -> None:
+    """Worker processes ignore Ctrl-C: the main process stops them (and says so once)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,10 +25,12 @@ there by the half that stay, not by any change): see :func:`transport.changes.di
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from transport.changes import PICKUP_MINUTES
+from transport.errors import ParameterError
 from transport.model import format_hhmm
 from transport.runs.write import RunFiles
 
@@ -82,6 +84,7 @@ def run_changes(
     minutes
         A pickup that moves by at most this many minutes is not a change.
     """
+    check_minutes(minutes)
     a, b = _trips(before), _trips(after)
     out: list[Change] = []
     for pupil in sorted(set(a) | set(b)):
@@ -101,6 +104,15 @@ def run_changes(
         elif (old.pickup is None) != (new.pickup is None):
             out.append(Change(pupil, "pickup", _hhmm(old.pickup), _hhmm(new.pickup)))
     return tuple(out)
+
+
+def check_minutes(minutes: float) -> float:
+    """A pickup threshold must be a finite number of minutes from 0 to 1,440 (a day)."""
+    if isinstance(minutes, bool) or not (
+        isinstance(minutes, int | float) and math.isfinite(minutes) and 0 <= minutes <= 24 * 60
+    ):
+        raise ParameterError(f"minutes must be between 0 and 1440, got {minutes!r}")
+    return float(minutes)
 
 
 def count_changes(changes: Iterable[Change]) -> dict[str, int]:

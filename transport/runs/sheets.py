@@ -22,7 +22,7 @@ from typing import Any
 from transport.data.load import load_tables
 from transport.errors import InputError, Problem
 from transport.model import Dataset, Pupil, format_hhmm
-from transport.runs.write import RunFiles
+from transport.runs.read import RunFiles, check_run_data
 
 SHEET_CSV = "route-sheets.csv"
 SHEET_HTML = "route-sheets.html"
@@ -84,23 +84,9 @@ def sheet_rows(
     schools = data.school_by_id
     routes = {r.route_id: r for r in run.routes}
     school_of = {p.pupil_id: p.school_id for p in run.placements}
-    missing = sorted(
-        {s.route_id for s in run.stops if s.route_id not in routes}
-        | {s.pupil_id for s in run.stops if s.pupil_id not in pupils}
-        | {r.school_id for r in run.routes if r.school_id not in schools}
-    )
-    if missing:
-        raise InputError(
-            [
-                Problem(
-                    str(run.folder),
-                    None,
-                    None,
-                    f"{len(missing)} routes, pupils or schools of the run are not in the data "
-                    "set (was it solved from another data folder?)",
-                )
-            ]
-        )
+    check_run_data(run, data)  # a run made from another data folder: named by file and row
+    if any(s.route_id not in routes for s in run.stops):
+        raise InputError([Problem("stops.csv", None, "route_id", "a route routes.csv lacks")])
     rows: list[tuple[Any, ...]] = []
     order = {r.route_id: i for i, r in enumerate(run.routes)}
     for stop in sorted(run.stops, key=lambda s: (order[s.route_id], s.seq)):

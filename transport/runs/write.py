@@ -3,7 +3,9 @@
 A run is written into a temporary folder beside its destination and moved into place only when
 every file is complete, so a run that is killed never leaves a partial folder and never
 destroys the previous run. Files are created readable by their owner only (pupil data is
-special-category personal data).
+special-category personal data). Where a folder may be written at all is decided by
+:mod:`transport.runs.destination`; a lock (:mod:`transport.runs.lock`) keeps a second run from
+writing the same destination at the same time.
 
 Formats (columns in order; money in £ with two decimals, times in minutes with one decimal):
 
@@ -24,22 +26,50 @@ Formats (columns in order; money in £ with two decimals, times in minutes with 
 from __future__ import annotations
 
 import contextlib
-import csv
 import errno
+import functools
+import inspect
 import json
+import math
 import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from transport.errors import InputError, Problem
-from transport.model import Placement, PlacementResult, Route, Stop, format_hhmm
+from transport.errors import OutputError
+from transport.model import PlacementResult, Route, Stop, format_hhmm
+from transport.runs.atomic import atomic_open, atomic_write_bytes
+from transport.runs.destination import (
+    MARKER,
+    Inputs,
+    check_output_dir,
+    make_private_dirs,
+    private_tree,
+    remove_created,
+    write_marker,
+)
+from transport.runs.lock import output_lock, remove_stale_locks
+from transport.runs.read import RunFiles, read_run
+
+__all__ = [
+    "MARKER",
+    "RunFiles",
+    "claim_output",
+    "clean_stale",
+    "link_copy",
+    "make_private_dirs",
+    "read_run",
+    "write_csv",
+    "write_folder",
+    "write_run",
+    "write_text",
+    "writes_output",
+]
 
 PLACEMENT_COLUMNS = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
 SHORTFALL_COLUMNS = ("school_id", "need", "demand", "capacity", "missing")
@@ -55,17 +85,38 @@ ROUTE_COLUMNS = (
 STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Write one CSV file, readable by its owner only."""
-    path = Path(path)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(fd, "w", newline="", encoding="utf-8") as fh:
+def write_csv(
+    path: str | Path,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    staged: bool = False,
+) -> None:
+    """Write one CSV file, readable by its owner only: atomically (:mod:`.atomic`), or — with
+    ``staged``, for a file of a folder being built by :func:`write_folder`, which swaps the
+    whole folder in one step — directly."""
+    import csv
+
+    with _open_text(path, staged=staged, newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(columns)
         writer.writerows(rows)
-    os.chmod(path, FILE_MODE)
+
+
+def write_text(path: str | Path, text: str, *, staged: bool = False) -> None:
+    """Write one text file, readable by its owner only (``staged``: see :func:`write_csv`)."""
+    with _open_text(path, staged=staged) as fh:
+        fh.write(text)
+
+
+def _open_text(path: str | Path, *, staged: bool, newline: str | None = None) -> Any:
+    if not staged:
+        return atomic_open(path, newline=newline)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    return open(fd, "w", encoding="utf-8", newline=newline)
 
 
 def placement_rows(result: PlacementResult) -> list[tuple[Any, ...]]:
@@ -91,6 +142,9 @@ def route_rows(routes: Sequence[Route]) -> list[tuple[Any, ...]]:
 
 
 def stop_rows(stops: Sequence[Stop]) -> list[tuple[Any, ...]]:
+    for s in stops:  # the routing stage unroutes pupils whose pickup would fall before 00:00
+        if not (math.isfinite(s.pickup) and 0 <= s.pickup < 24 * 60):
+            raise ValueError(f"internal error: a pickup at {s.pickup!r} minutes after midnight")
     return [
         (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}") for s in stops
     ]
@@ -106,15 +160,18 @@ def write_run(
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
     binaries: dict[str, bytes] | None = None,
+    kind: str = "run",
 ) -> Path:
     """Write a run folder atomically and return its path.
 
     Parameters
     ----------
     out_dir
-        The run folder; an existing one is replaced only once the new one is complete.
+        The run folder; an existing one is replaced only once the new one is complete, and
+        only when it is one the engine may replace (:func:`~transport.runs.destination.
+        check_output_dir`).
     summary
-        The JSON-able summary.
+        The JSON-able summary (strict JSON: a non-finite number is an error).
     placements, routes, stops
         Results to write as the contract's CSV files (each optional).
     extra
@@ -123,6 +180,9 @@ def write_run(
         More text files (HTML, Markdown): ``{file_name: text}``.
     binaries
         More files written as bytes (PDF): ``{file_name: data}``.
+    kind
+        The folder's kind, written to its marker (``run``, ``sheets``, ``budgets``, ``tender``,
+        …).
 
     Notes
     -----
@@ -132,15 +192,14 @@ def write_run(
     fails or is stopped by a signal Python can catch removes its temporary folder; one killed
     outright (SIGKILL, power cut) may leave it behind, hidden, and the next run writing beside
     it removes it (:func:`clean_stale`). The previous run is never touched until the new one
-    is complete.
+    is complete. A full disk or a refused write raises :class:`~transport.errors.OutputError`.
     """
-    target = Path(out_dir).resolve()
-    make_private_dirs(target.parent)
-    clean_stale(target.parent, name=target.name)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{TMP_TAG}{os.getpid()}-", dir=target.parent))
-    try:
+
+    def build(tmp: Path) -> None:
         if placements is not None:
-            write_csv(tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements))
+            write_csv(
+                tmp / "placements.csv", PLACEMENT_COLUMNS, placement_rows(placements), staged=True
+            )
             if placements.shortfall:
                 write_csv(
                     tmp / "shortfall.csv",
@@ -149,51 +208,173 @@ def write_run(
                         (s.school_id, s.need, s.demand, s.capacity, s.missing)
                         for s in placements.shortfall
                     ],
+                    staged=True,
                 )
         if routes is not None:
-            write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes))
+            write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes), staged=True)
         if stops is not None:
-            write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops))
+            write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops), staged=True)
         for name, (columns, rows) in (extra or {}).items():
-            write_csv(tmp / name, columns, rows)
+            write_csv(tmp / name, columns, rows, staged=True)
         for name, text in (texts or {}).items():
-            write_text(tmp / name, text)
+            write_text(tmp / name, text, staged=True)
         for name, data in (binaries or {}).items():
-            write_bytes(tmp / name, data)
-        write_text(tmp / "summary.json", json.dumps(summary, indent=2, sort_keys=False) + "\n")
-        os.chmod(tmp, 0o700)
-        _replace_dir(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)  # the new run's leftovers, or the old run
+            write_bytes(tmp / name, data, staged=True)
+        text = json.dumps(summary, indent=2, sort_keys=False, allow_nan=False)
+        write_text(tmp / "summary.json", text + "\n", staged=True)
+
+    return write_folder(out_dir, build, kind=kind)
+
+
+@contextlib.contextmanager
+def claim_output(out_dir: str | Path, *, kind: str, inputs: Inputs = ()) -> Iterator[Path]:
+    """Check a destination folder, create its parents (0700) and hold its lock.
+
+    Yields the destination's absolute path. When the block fails, the parent folders it
+    created are removed again. Temporary folders and lock files left beside the destination by
+    runs killed outright are removed first.
+
+    Raises
+    ------
+    OutputError
+        When the folder may not be written (see :mod:`transport.runs.destination`) or
+        another run is writing it.
+    """
+    target = check_output_dir(out_dir, kind=kind, inputs=inputs)
+    try:
+        created = make_private_dirs(target.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot create {target.parent}: {exc.strerror}") from None
+    try:
+        with output_lock(target, what="output folder"):
+            clean_stale(target.parent, name=target.name)
+            yield target
+    except BaseException:
+        remove_created(created)
+        raise
+
+
+def writes_output(
+    param: str, *, kind: str, inputs: Mapping[str, str] | None = None
+) -> Callable[[F], F]:
+    """Decorate a job that writes the folder named by its argument ``param``.
+
+    Before the job starts, the destination is checked against the job's inputs (``inputs``
+    maps an argument name to how it is described, e.g. ``{"data_dir": "the data folder"}``)
+    and locked until the job returns (:func:`claim_output`), so that a bad destination is
+    refused before any work and two runs never write the same folder at once.
+    """
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            read = [(desc, bound.arguments.get(name)) for name, desc in (inputs or {}).items()]
+            with claim_output(bound.arguments[param], kind=kind, inputs=read):
+                return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def write_folder(
+    out_dir: str | Path,
+    build: Callable[[Path], None],
+    *,
+    kind: str,
+    inputs: Inputs = (),
+    keep_foreign: bool = False,
+) -> Path:
+    """Build a folder with ``build(tmp)`` in a temporary folder, then swap it into place.
+
+    The one way the engine writes a folder: the destination is checked and locked
+    (:func:`claim_output`), ``build`` fills a hidden temporary folder beside it, the marker
+    (``.sen-transport``, listing the files built) is added, every file made 0600 and folder
+    0700, and the folder takes the destination's place in one atomic step. ``keep_foreign``
+    (data folders) carries the files of the previous folder that ``build`` did not write (a
+    README) into the new one as hard links: they are never rewritten.
+
+    Raises
+    ------
+    OutputError
+        When the destination may not be written, or the disk refuses the write (full,
+        read-only, permission denied): the previous folder is then unchanged and no temporary
+        folder is left.
+    """
+    with claim_output(out_dir, kind=kind, inputs=inputs) as target:
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}{TMP_TAG}{os.getpid()}-", dir=target.parent)
+        )
+        try:
+            build(tmp)
+            write_marker(tmp, kind)
+            private_tree(tmp)
+            if keep_foreign and target.is_dir():
+                made = set(os.listdir(tmp))
+                for name in sorted(os.listdir(target)):
+                    if name not in made:
+                        _carry(target / name, tmp / name)
+            _replace_dir(tmp, target)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            if exc.errno == errno.ENOSPC:
+                reason = "the disk is full"
+            raise OutputError(
+                f"cannot write {target}: {reason}; nothing was changed (the previous output, "
+                "if any, is as it was)"
+            ) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)  # the new run's leftovers, or the old run
     return target
 
 
-def write_text(path: str | Path, text: str) -> None:
-    """Write one text file, readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with open(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(path, FILE_MODE)
+def link_copy(src: str | Path, dst: str | Path) -> None:
+    """Copy the folder ``src`` to ``dst`` as hard links (a copy where links are impossible).
+
+    For caches carried into a new folder: their entries are only ever replaced whole (never
+    rewritten in place), so sharing the files is safe and costs no space.
+    """
+    src, dst = Path(src), Path(dst)
+    if not src.is_dir() or src.is_symlink():
+        return
+    for dirpath, dirnames, filenames in os.walk(src):
+        here = dst / os.path.relpath(dirpath, src)
+        here.mkdir(mode=DIR_MODE, exist_ok=True)
+        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                continue
+            try:
+                os.link(path, here / name)
+            except OSError:
+                shutil.copy2(path, here / name)
 
 
-def write_bytes(path: str | Path, data: bytes) -> None:
-    """Write one binary file, readable by its owner only."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+def _carry(src: Path, dst: Path) -> None:
+    """A file the engine did not write, carried into the new folder unchanged."""
+    if src.is_symlink() or not src.is_file():
+        raise OutputError(
+            f"{src.parent} holds {src.name!r}, which is not a file sen-transport wrote: move it "
+            "away first"
+        )
+    try:
+        os.link(src, dst, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def write_bytes(path: str | Path, data: bytes, *, staged: bool = False) -> None:
+    """Write one binary file, readable by its owner only (``staged``: see :func:`write_csv`)."""
+    if not staged:
+        atomic_write_bytes(path, data)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
     with open(fd, "wb") as fh:
         fh.write(data)
-    os.chmod(path, FILE_MODE)
-
-
-def make_private_dirs(folder: str | Path) -> None:
-    """Create ``folder`` and any missing parents, the ones created readable by the owner only."""
-    folder = Path(folder)
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            path.mkdir(mode=DIR_MODE)
 
 
 TMP_TAG = ".tmp-"
@@ -213,6 +394,7 @@ def clean_stale(folder: str | Path, *, name: str | None = None) -> list[Path]:
     removed: list[Path] = []
     if not folder.is_dir():
         return removed
+    removed += remove_stale_locks(folder)
     for path in folder.iterdir():
         owner = _temp_owner(path.name, name)
         if owner is False:
@@ -241,7 +423,7 @@ def _temp_owner(file_name: str, name: str | None) -> int | None | bool:
         head, sep, tail = file_name[1:].rpartition(tag)
         if sep and head and (name is None or head == name):
             pid = tail.split("-", 1)[0]
-            return int(pid) if pid.isdigit() and "-" in tail else None
+            return int(pid) if pid.isascii() and pid.isdigit() and "-" in tail else None
     return False
 
 
@@ -314,82 +496,3 @@ def _exchange(a: Path, b: Path) -> bool:
     if err in (errno.ENOSYS, errno.EINVAL, errno.EPERM, errno.ENOTSUP):
         return False  # not supported by this kernel or file system
     raise OSError(err, os.strerror(err), str(b))
-
-
-@dataclass(frozen=True)
-class RunFiles:
-    """A run folder read back from its files (what a later stage or a checker starts from)."""
-
-    folder: Path
-    summary: dict[str, Any]
-    placements: tuple[Placement, ...]
-    routes: tuple[Route, ...]
-    stops: tuple[Stop, ...]
-
-
-def read_run(run_dir: str | Path) -> RunFiles:
-    """Read a run folder written by :func:`write_run` (routes and stops may be absent).
-
-    Raises
-    ------
-    InputError
-        When the folder, placements.csv or summary.json is missing or a file is malformed.
-    """
-    folder = Path(run_dir)
-    problems: list[Problem] = []
-    for name in ("placements.csv", "summary.json"):
-        if not (folder / name).exists():
-            problems.append(Problem(name, None, None, f"missing from run folder {folder}"))
-    if problems:
-        raise InputError(problems)
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        placements = tuple(
-            Placement(
-                r["pupil_id"],
-                r["school_id"],
-                r["policy"],
-                float(r["road_miles"]),
-                float(r["direct_min"]),
-            )
-            for r in _rows(folder / "placements.csv")
-        )
-        routes: tuple[Route, ...] = ()
-        stops: tuple[Stop, ...] = ()
-        if (folder / "routes.csv").exists():
-            routes = tuple(
-                Route(
-                    r["route_id"],
-                    r["school_id"],
-                    r["vehicle_type"],
-                    r["has_pa"] == "1",
-                    tuple(p for p in r["pupils"].split(";") if p),
-                    float(r["route_miles"]),
-                    float(r["annual_cost"]),
-                )
-                for r in _rows(folder / "routes.csv")
-            )
-        if (folder / "stops.csv").exists():
-            stops = tuple(
-                Stop(
-                    r["route_id"],
-                    int(r["seq"]),
-                    r["pupil_id"],
-                    _minutes(r["pickup"]),
-                    float(r["ride_min"]),
-                )
-                for r in _rows(folder / "stops.csv")
-            )
-    except (KeyError, ValueError, json.JSONDecodeError) as exc:
-        raise InputError([Problem(str(folder), None, None, f"not a readable run: {exc}")]) from None
-    return RunFiles(folder, summary, placements, routes, stops)
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _minutes(hhmm: str) -> float:
-    hours, minutes = hhmm.split(":")[:2]
-    return int(hours) * 60 + int(minutes)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.errors import InputError, Problem
-from transport.runs.write import clean_stale, write_run
+from transport.runs.write import clean_stale, write_run, writes_output
 from transport.tender.award import UNAWARDED_REASONS, AwardSettings, award_lots
 from transport.tender.bids import read_bid_book
 from transport.tender.lots import LOTS_CSV, LotRecord, read_lots
@@ -72,6 +72,15 @@ def read_tender(tender_dir: str | Path) -> tuple[tuple[LotRecord, ...], dict[str
     return lots, summary
 
 
+@writes_output(
+    "out_dir",
+    kind="award",
+    inputs={
+        "tender_dir": "the tender folder read",
+        "bids_file": "the bids file",
+        "operators_file": "the operators file",
+    },
+)
 def award_job(
     tender_dir: str | Path,
     bids_file: str | Path,
@@ -261,5 +270,6 @@ def award_job(
             ROUTE_OPERATORS_CSV: (ROUTE_OPERATOR_COLUMNS, route_rows),
         },
         texts={AWARD_SUMMARY: json.dumps(summary, indent=2) + "\n"},
+        kind="award",
     )
     return summary

@@ -13,7 +13,7 @@ from typing import Any
 from transport.data.load import load_tables, read_csv_file
 from transport.data.validate import validate_tables
 from transport.errors import InputError, Problem
-from transport.runs.write import clean_stale, read_run, write_run
+from transport.runs.write import clean_stale, read_run, write_run, writes_output
 from transport.tender.award_job import AWARD_SUMMARY, ROUTE_OPERATORS_CSV
 from transport.tender.impact import (
     IMPACT_COLUMNS,
@@ -72,6 +72,17 @@ def read_route_operators(path: str | Path, *, routes: set[str]) -> dict[str, str
     return out
 
 
+@writes_output(
+    "out_dir",
+    kind="impact",
+    inputs={
+        "current_run": "the current run folder",
+        "proposed_run": "the proposed run folder",
+        "data_dir": "the data folder",
+        "award": "the award read",
+        "current_operators": "the operators file",
+    },
+)
 def impact_job(
     current_run: str | Path,
     proposed_run: str | Path,
@@ -189,5 +200,6 @@ def impact_job(
             IMPACT_SCHOOLS_CSV: (SCHOOL_COLUMNS, school_rows(impact)),
         },
         texts={IMPACT_HTML: html},
+        kind="impact",
     )
     return summary

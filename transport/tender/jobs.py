@@ -18,7 +18,7 @@ from typing import Any
 from transport.data.load import RawTables, load_tables
 from transport.data.validate import parse_hhmm, validate_tables
 from transport.errors import InputError, Problem
-from transport.runs.write import RunFiles, clean_stale, read_run, write_run
+from transport.runs.write import RunFiles, clean_stale, read_run, write_run, writes_output
 from transport.tender._rates import rate_card
 from transport.tender.areas import pickup_districts
 from transport.tender.award_job import award_job
@@ -98,6 +98,11 @@ def raw_postcodes(raw: RawTables) -> dict[str, str]:
     }
 
 
+@writes_output(
+    "out_dir",
+    kind="tender",
+    inputs={"run_dir": "the run folder read", "data_dir": "the data folder"},
+)
 def tender_job(
     run_dir: str | Path,
     data_dir: str | Path,
@@ -170,6 +175,7 @@ def tender_job(
         extra={LOTS_CSV: (LOT_COLUMNS, lot_rows(lots, decimals=decimals))},
         texts={SPEC_HTML: html},
         binaries=binaries,
+        kind="tender",
     )
     return summary
 

@@ -63,6 +63,17 @@
     });
     overlays.Schools = schools;
 
+    if (d.added && d.added.length) {
+      var added = L.layerGroup().addTo(map);
+      d.added.forEach(function (a) {
+        L.circleMarker(a.p, {
+          radius: Math.min(5 + Math.sqrt(a.n), 16), color: "#b30000", weight: 2,
+          fillColor: "#ffb000", fillOpacity: 0.9
+        }).bindTooltip(a.t).addTo(added);
+      });
+      overlays['<span class="added-key"></span>Places added / sites opened'] = added;
+    }
+
     L.control.layers(bases, overlays, { collapsed: true }).addTo(map);
     L.control.scale({ imperial: true, metric: true }).addTo(map);
     map.fitBounds(d.bounds, { padding: [16, 16] });
