@@ -23,13 +23,15 @@ its worker, so a worker that joins later with other code cannot answer either.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import logging
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError
+from concurrent.futures import CancelledError, Executor, Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -164,6 +166,8 @@ class DaskExecutor:
                 logger.setLevel(logging.CRITICAL + 1)
         self._own_client = client is None
         try:
+            if client is None:
+                _probe(address, connect_timeout_s)
             self.client = client or Client(address, timeout=connect_timeout_s, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as exc:
             self._restore_logs()
@@ -282,26 +286,38 @@ class DaskExecutor:
                 pending.discard(fut)
                 try:
                     result = fut.result()
-                except EngineMismatch as exc:
-                    raise ClusterError(
-                        f"a worker of {self.address} joined with another engine: {exc}; "
-                        "install the same sen-transport on every worker"
-                    ) from None
-                except (FutureCancelledError, CancelledError, OSError) as exc:
-                    raise self._lost(exc) from None
-                except Exception as exc:
-                    if type(exc).__name__ == "KilledWorker":
-                        raise ClusterError(
-                            f"a task ({name}) was running on every worker that died under it "
-                            f"({exc}): the workers may be short of memory"
-                        ) from None
-                    raise
+                except (Exception, CancelledError) as exc:
+                    mapped = self._translate(exc, name)
+                    if mapped is exc:
+                        raise
+                    raise mapped from None
                 fut.release()
                 yield futures[fut], result
         finally:
             if pending:
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(pending))
+
+    def pool(self) -> ClusterPool:
+        """A ``concurrent.futures`` executor on the cluster, for callers that schedule tasks
+        one by one as others finish (``submit`` and ``concurrent.futures.wait``)."""
+        return ClusterPool(self)
+
+    def _translate(self, exc: BaseException, name: str) -> BaseException:
+        """A task's exception as the caller should see it (cluster faults: ClusterError)."""
+        if isinstance(exc, EngineMismatch):
+            return ClusterError(
+                f"a worker of {self.address} joined with another engine: {exc}; "
+                "install the same sen-transport on every worker"
+            )
+        if isinstance(exc, FutureCancelledError | CancelledError | OSError):
+            return self._lost(exc)
+        if type(exc).__name__ == "KilledWorker":
+            return ClusterError(
+                f"a task ({name}) was running on every worker that died under it "
+                f"({exc}): the workers may be short of memory"
+            )
+        return exc
 
     def _lost(self, exc: BaseException) -> ClusterError:
         return ClusterError(
@@ -333,6 +349,105 @@ class DaskExecutor:
 
     def __reduce__(self) -> Any:  # pragma: no cover - a guard, not a feature
         raise TypeError("a DaskExecutor stays in the process that connected it")
+
+
+class ClusterPool(Executor):
+    """``concurrent.futures.Executor`` on a :class:`DaskExecutor`'s cluster.
+
+    ``submit(fn, *args, **kwargs)`` runs ``fn`` on a worker (the engine identity checked
+    there, as for :meth:`DaskExecutor.map_unordered`) and returns a
+    ``concurrent.futures.Future``, so ``concurrent.futures.wait`` and ``as_completed`` work;
+    cluster faults reach its ``result()`` as :class:`~transport.cluster.ClusterError`. One
+    thread of this pool hands the cluster's answers over; :meth:`shutdown` stops it.
+    """
+
+    def __init__(self, executor: DaskExecutor) -> None:
+        self._ex = executor
+        self._live: dict[Any, tuple[Future, str]] = {}
+        self._lock = threading.Lock()
+        self._count = 0
+        self._answers = as_completed([], loop=executor.client.loop)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
+        with self._lock:
+            self._count += 1
+            count = self._count
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._hand_over, daemon=True)
+                self._thread.start()
+        name = getattr(fn, "__name__", "task").strip("_") or "task"
+        out: Future = Future()
+        out.set_running_or_notify_cancel()
+        try:
+            remote = self._ex.client.submit(
+                _run_task,
+                _call_with,
+                None,
+                (fn, args, kwargs),
+                self._ex.identity,
+                key=f"{name}-{uuid.uuid4().hex[:12]}-{count}",
+                pure=False,
+                priority=-count,  # in the order submitted
+            )
+        except (OSError, CancelledError) as exc:
+            out.set_exception(self._ex._lost(exc))
+            return out
+        with self._lock:
+            self._live[remote] = (out, name)
+        self._answers.add(remote)
+        return out
+
+    def _hand_over(self) -> None:
+        while not self._stop.is_set():
+            if not self._answers.has_ready():
+                self._stop.wait(0.01)
+                continue
+            for done in self._answers.next_batch(block=False):
+                with self._lock:
+                    out, name = self._live.pop(done, (None, ""))
+                if out is None or out.done():
+                    continue
+                try:
+                    out.set_result(done.result())
+                except (Exception, CancelledError) as exc:
+                    out.set_exception(self._ex._translate(exc, name))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            live = dict(self._live)
+        if cancel_futures and live:
+            with contextlib.suppress(Exception):
+                self._ex.client.cancel(list(live))
+            for out, _ in live.values():
+                if not out.done():
+                    out.set_exception(CancelledError("the pool was shut down"))
+        elif wait:
+            concurrent.futures.wait([out for out, _ in live.values()])
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _call_with(
+    _shared: object, task: tuple[Callable[..., R], tuple[Any, ...], dict[str, Any]]
+) -> R:
+    fn, args, kwargs = task
+    return fn(*args, **kwargs)
+
+
+def _probe(address: str, timeout: float) -> None:
+    """Reach a ``tcp://HOST:PORT`` scheduler's port before Dask tries (its client, when it
+    cannot connect, retries until the timeout and leaves a thread behind)."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"not a scheduler address (tcp://HOST:PORT): {address}")
+    with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout):
+        pass
 
 
 def _reason(exc: BaseException) -> str:
