@@ -105,12 +105,36 @@ class EngineMismatch(Exception):
     """Raised by a task on a worker whose engine differs from the client's."""
 
 
-def _run_task(fn: Callable[[Any, T], R], shared: Any, task: T, identity: dict[str, str]) -> R:
+class Sealed:
+    """A task's arguments as Dask shows them (dashboard, worker logs): no pupil data."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "<sealed>"
+
+
+class TaskFailed(Exception):
+    """A task's own exception, carried to the client; Dask's worker log shows only its type
+    (an engine message may name a pupil)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
+def _run_task(
+    fn: Callable[[Any, T], R], shared: Any, task: Sealed, identity: dict[str, str]
+) -> Sealed:
     """What a worker runs: the identity check, then ``fn(shared, task)``."""
     mine = engine_identity()
     if mine != identity:
         raise EngineMismatch(f"worker runs {describe(mine)}, the client {describe(identity)}")
-    return fn(shared, task)
+    try:
+        return Sealed(fn(shared, task.value))
+    except Exception as exc:
+        raise TaskFailed(exc) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,7 +294,7 @@ class DaskExecutor:
                     _run_task,
                     fn,
                     ref,
-                    task,
+                    Sealed(task),
                     self.identity,
                     key=f"{name}-{token}-{i}",
                     pure=False,
@@ -292,7 +316,7 @@ class DaskExecutor:
                         raise
                     raise mapped from None
                 fut.release()
-                yield futures[fut], result
+                yield futures[fut], result.value
         finally:
             if pending:
                 with contextlib.suppress(Exception):
@@ -305,6 +329,8 @@ class DaskExecutor:
 
     def _translate(self, exc: BaseException, name: str) -> BaseException:
         """A task's exception as the caller should see it (cluster faults: ClusterError)."""
+        if isinstance(exc, TaskFailed):
+            return exc.error
         if isinstance(exc, EngineMismatch):
             return ClusterError(
                 f"a worker of {self.address} joined with another engine: {exc}; "
@@ -385,7 +411,7 @@ class ClusterPool(Executor):
                 _run_task,
                 _call_with,
                 None,
-                (fn, args, kwargs),
+                Sealed((fn, args, kwargs)),
                 self._ex.identity,
                 key=f"{name}-{uuid.uuid4().hex[:12]}-{count}",
                 pure=False,
@@ -410,7 +436,7 @@ class ClusterPool(Executor):
                 if out is None or out.done():
                     continue
                 try:
-                    out.set_result(done.result())
+                    out.set_result(done.result().value)
                 except (Exception, CancelledError) as exc:
                     out.set_exception(self._ex._translate(exc, name))
 
