@@ -281,6 +281,26 @@ def test_a_pool_on_the_cluster_answers_through_concurrent_futures(cluster):
         pool.shutdown(cancel_futures=True)
 
 
+def test_shared_data_is_sent_once_and_dropped_when_gone(cluster):
+    import gc
+    import operator
+    from collections import UserDict
+
+    from transport.cluster.dask_backend import DaskExecutor
+
+    with DaskExecutor(cluster.address) as ex:
+        shared = UserDict({"a": 1, "b": 2})
+        for _ in range(2):
+            got = dict(ex.map_unordered(operator.getitem, ["a", "b"], shared=shared))
+            assert got == {0: 1, 1: 2}
+        assert len(ex._scattered) == 1  # once, for both calls
+        del shared
+        gc.collect()
+        assert ex._scattered == {}
+        assert dict(ex.map_unordered(operator.getitem, [1], shared=(5, 6))) == {0: 6}
+        assert ex._scattered == {}  # a tuple cannot be watched: sent for the call only
+
+
 def test_an_unreachable_scheduler_exits_2_and_keeps_the_previous_run(
     data_dir, local_run, tmp_path, monkeypatch
 ):

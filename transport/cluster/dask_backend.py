@@ -30,6 +30,7 @@ import logging
 import socket
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Executor, Future
 from pathlib import Path
@@ -202,7 +203,7 @@ class DaskExecutor:
             ) from None
         self.identity = engine_identity()
         self._lock = threading.Lock()
-        self._scattered: dict[int, tuple[Any, Any]] = {}
+        self._scattered: dict[int, Any] = {}
         self._warm: list[Any] = []
         try:
             try:
@@ -264,20 +265,37 @@ class DaskExecutor:
             )
         return found
 
-    def _share(self, shared: Any) -> Any:
-        """``shared`` on every worker (scattered once per object), as a reference for tasks."""
+    def _share(self, shared: Any) -> tuple[Any, bool]:
+        """``shared`` on every worker, as a reference for tasks, and whether it is kept.
+
+        An object is scattered once and kept on the workers for as long as it lives here (the
+        comparison's data set, for every scenario and stage); one that cannot be watched
+        (a tuple) is sent for the one call and released after it.
+        """
         if shared is None:
-            return None
+            return None, True
         with self._lock:
             held = self._scattered.get(id(shared))
-            if held is not None and held[0] is shared:
-                return held[1]
+            if held is not None:
+                return held, True
             try:
                 ref = self.client.scatter([shared], broadcast=True, hash=False)[0]
             except (OSError, CancelledError) as exc:
                 raise self._lost(exc) from None
-            self._scattered[id(shared)] = (shared, ref)  # keeps ``shared`` alive: ids stay ours
-            return ref
+            try:
+                weakref.finalize(shared, self._forget, id(shared))
+            except TypeError:
+                return ref, False
+            self._scattered[id(shared)] = ref
+            return ref, True
+
+    def _forget(self, key: int) -> None:
+        """``shared`` is gone here: let the workers drop their copies."""
+        with self._lock:
+            ref = self._scattered.pop(key, None)
+        if ref is not None:
+            with contextlib.suppress(Exception):
+                ref.release()
 
     def map_unordered(
         self, fn: Callable[[Any, T], R], tasks: Sequence[T], *, shared: Any = None
@@ -285,7 +303,7 @@ class DaskExecutor:
         """``(index, fn(shared, task))`` for every task, as each finishes on the cluster."""
         if not tasks:
             return
-        ref = self._share(shared)
+        ref, kept = self._share(shared)
         name = getattr(fn, "__name__", "task").strip("_") or "task"
         token = uuid.uuid4().hex[:12]
         try:
@@ -321,6 +339,9 @@ class DaskExecutor:
             if pending:
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(pending))
+            if not kept:
+                with contextlib.suppress(Exception):
+                    ref.release()
 
     def pool(self) -> ClusterPool:
         """A ``concurrent.futures`` executor on the cluster, for callers that schedule tasks
