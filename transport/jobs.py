@@ -241,11 +241,14 @@ def sheets_job(
     out_dir: str | Path,
     *,
     redact: bool = False,
+    packs: bool = False,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
-    :mod:`transport.runs.sheets`). Returns the summary (counts only).
+    :mod:`transport.runs.sheets`). ``packs`` adds a crew pack PDF per route for its operator
+    and passenger assistant (:mod:`transport.letters.packs`). Returns the summary (counts only).
     """
     from transport.runs.sheets import (
         SHEET_CSV,
@@ -273,6 +276,21 @@ def sheets_job(
         "pickup_point": "postcode" if postcodes else "lat/lon to 4 decimals",
         "columns": list(columns),
     }
+    if packs:
+        from transport.letters.packs import write_sheets_with_packs
+
+        return write_sheets_with_packs(
+            out_dir,
+            run_dir=run_dir,
+            data_dir=data_dir,
+            data=data,
+            run=run,
+            postcodes=postcodes,
+            summary=summary,
+            sheets={SHEET_CSV: (columns, rows)},
+            texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+            workers=workers,
+        )
     write_run(
         out_dir,
         summary=summary,

@@ -2,14 +2,15 @@
 
 ::
 
-    base < data < travel < placement < routing < runs < budgets < tender < pipeline
-         < compare < report < cluster < jobs < datagen < cli
+    base < data < travel < placement < routing < runs < budgets < tender < letters
+         < pipeline < compare < report < cluster < jobs < datagen < cli
 
 ``base`` is the data model and what every stage shares (errors, units, geodesy, costing, the
 definition of a disturbed family, formatting, the scenario settings, executors, the one
 atomic-write helper). ``runs`` (writing and reading run folders, history, route sheets) comes
 after routing because a run folder is the written form of a plan, and before budgets, which
-start from a solved run; ``tender`` (tender packs, awards, change impact) reads run folders.
+start from a solved run; ``tender`` (tender packs, awards, change impact) reads run folders;
+``letters`` (letters to families, crew packs) renders a run folder.
 ``pipeline`` runs a scenario through the stages; ``compare`` runs
 several; ``report`` renders a compare folder; ``cluster`` runs the work on a Dask cluster
 (executors are passed down, so no stage imports it) and expands grids of scenarios (sweeps);
@@ -48,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runs", ("transport.runs",)),
     ("budgets", ("transport.budgets",)),
     ("tender", ("transport.tender",)),
+    ("letters", ("transport.letters",)),
     ("pipeline", ("transport.pipeline",)),
     ("compare", ("transport.compare",)),
     ("report", ("transport.report",)),

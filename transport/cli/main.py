@@ -22,6 +22,7 @@ from transport.cli.compare import compare
 from transport.cli.data import data
 from transport.cli.graph import graph
 from transport.cli.history import diff
+from transport.cli.letters import letters
 from transport.cli.place import place
 from transport.cli.sheets import sheets
 from transport.cli.site import site
@@ -66,6 +67,7 @@ cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)
 cli.add_command(site)
+cli.add_command(letters)
 
 
 def main() -> None:

@@ -27,17 +27,30 @@ from transport.jobs import sheets_job
     is_flag=True,
     help="For operators: pickup point and time, wheelchair and PA only; no needs or health data.",
 )
+@click.option(
+    "--packs",
+    is_flag=True,
+    help="Also write a crew pack PDF per route: packs/operator/ (redacted) and packs/pa/.",
+)
 @domain_errors
-def sheets(run_dir: Path, data_dir: Path, out_dir: Path, redact: bool) -> None:
+def sheets(run_dir: Path, data_dir: Path, out_dir: Path, redact: bool, packs: bool) -> None:
     """Write route sheets of RUN_DIR (a run of 'sen-transport solve'): each route's pickups.
 
     One row per pickup: route, school, arrive-by, vehicle, PA on board, order, pupil id,
     pickup point (postcode, or home lat/lon to 4 decimals), pickup time, wheelchair. Planner
     sheets add need, needs PA, solo, age and ride minutes; --redact leaves those out.
+    --packs adds a crew pack PDF per route (stops in order both ways): the operator's copy
+    redacted, the passenger assistant's with who needs their help.
 
     \b
     Example:
       sen-transport sheets runs/latest --data data/kent --out sheets/operators --redact
+      sen-transport sheets runs/latest --data data/kent --out sheets/crews --packs
     """
-    summary = sheets_job(run_dir, data_dir, out_dir, redact=redact)
+    summary = sheets_job(run_dir, data_dir, out_dir, redact=redact, packs=packs, workers=2)
     print_sheets(summary, out_dir)
+    if packs:
+        click.echo(
+            f"Crew packs: {summary['packs']['operator']:,} operator copies (redacted), "
+            f"{summary['packs']['pa']:,} passenger assistant copies in {out_dir}/packs"
+        )

@@ -39,6 +39,7 @@ MARKER = ".sen-transport"
 
 DIR_MODE = 0o700
 KINDS = ("run", "sheets", "budgets", "compare", "data", "tender", "award", "impact", "site")
+KINDS += ("letters",)  # letters to families (transport.letters)
 
 # Every name the engine writes at the top of a folder of each kind (what a folder written
 # before the marker existed may hold; a marked folder may also hold the files its marker lists).
@@ -57,7 +58,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
             "budgets",
         }
     ),
-    "sheets": frozenset({"route-sheets.csv", "route-sheets.html", "summary.json"}),
+    "sheets": frozenset({"route-sheets.csv", "route-sheets.html", "summary.json", "packs"}),
     "budgets": frozenset(
         {"budgets.csv", "budget-summary.md", "budget-summary.html", "summary.json"}
     ),
@@ -80,6 +81,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
     "site": frozenset(
         {"placements.csv", "sites.csv", "sites.geojson", "report.html", "summary.json"}
     ),
+    "letters": frozenset({"letters", "letters.pdf", "letters.csv", "not-sent.csv", "summary.json"}),
 }
 _LEGACY_STAGES = {
     "run": ("place", "solve"),
@@ -89,6 +91,7 @@ _LEGACY_STAGES = {
     "award": ("award",),
     "impact": ("impact",),
     "site": ("site",),
+    "letters": ("letters",),
 }
 _KIND_NAMES = {
     "run": "a run folder",
@@ -100,6 +103,7 @@ _KIND_NAMES = {
     "award": "an award folder",
     "impact": "an impact folder",
     "site": "a siting folder",
+    "letters": "a letters folder",
 }
 
 Inputs = Iterable[tuple[str, "str | Path | None"]]
