@@ -208,6 +208,21 @@ def test_a_worker_killed_mid_solve_leaves_the_plan_unchanged(
     cluster.workers.append(start_worker(cluster.address))  # two again, for the tests after
 
 
+def test_budgets_on_the_cluster_are_the_local_budgets(cluster, data_dir, local_run, tmp_path):
+    outs = []
+    for extra in ([], ["--scheduler", cluster.address]):
+        out = tmp_path / ("cluster" if extra else "local")
+        args = ["budgets", "--data", str(data_dir), "--run", str(local_run), "--out", str(out)]
+        args += ["--cohort", "countywide", "--rule", "share", "--draws", "120000", *extra]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        outs.append(out)
+    local, remote = (json.loads((o / "summary.json").read_text()) for o in outs)
+    assert (outs[0] / "budgets.csv").read_bytes() == (outs[1] / "budgets.csv").read_bytes()
+    assert local["budgets"] == remote["budgets"]  # offers, savings and the 120,000 draws
+    assert local["budgets"]["offers"]["offers"] > 0
+
+
 def test_a_sweep_on_the_cluster_gives_the_local_table(cluster, data_dir, tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(
