@@ -1,9 +1,9 @@
 """A real Dask cluster on 127.0.0.1: the same plan as on this machine, and its faults.
 
 One scheduler (``python -m dask scheduler``) and two worker processes (``dask worker
---no-nanny``) are started for the module and stopped after it. Every Python process of the
-tests stops its searches on their work limit only (``tests/cluster_site/sitecustomize.py``),
-so that plans compare byte for byte on a machine busy with other work.
+--no-nanny``) are started for the module and stopped after it. Plans are made in routing's
+deterministic mode (``--work-limit``: the searches stop on work, never on the clock), so they
+compare byte for byte on a machine busy with other work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import transport.routing._solve as solve_module
 from tests.test_routing import school, spread, write_data
 from transport.cli.main import cli
 from transport.cluster import ClusterError
@@ -31,9 +30,8 @@ from transport.scenario import RoutingSettings, Scenario
 pytest.importorskip("distributed")
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = Path(__file__).parent / "cluster_site"
-SOLVE = ["--time-limit", "30", "--workers", "2", "--seed", "3", "--quiet"]
-ROUTING = RoutingSettings(time_limit_s=30, workers=2, seed=3)
+SOLVE = ["--work-limit", "20", "--workers", "2", "--seed", "3", "--quiet"]
+ROUTING = RoutingSettings(work_limit=20, workers=2, seed=3)
 
 
 def _free_port() -> int:
@@ -43,8 +41,7 @@ def _free_port() -> int:
 
 
 def _env(**extra: str) -> dict[str, str]:
-    path = os.pathsep.join([str(SITE), str(ROOT)])
-    return {**os.environ, "PYTHONPATH": path, "SEN_TRANSPORT_TEST_WORK_ONLY": "1", **extra}
+    return {**os.environ, "PYTHONPATH": str(ROOT), **extra}
 
 
 def start_worker(
@@ -101,16 +98,6 @@ def cluster():
         c.stop()
 
 
-@pytest.fixture(autouse=True)
-def work_limits_only(monkeypatch):
-    """This process's searches, and those of the worker processes it spawns, stop on work."""
-    monkeypatch.setattr(solve_module, "TIME_CAP", 1000.0)
-    monkeypatch.setattr(solve_module, "RATE_SAFETY", 0.02)
-    for key, value in _env().items():
-        if key in ("PYTHONPATH", "SEN_TRANSPORT_TEST_WORK_ONLY"):
-            monkeypatch.setenv(key, value)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     """Six schools of 14 pupils: six searches (more than 8 pupils each) to spread."""
@@ -125,16 +112,8 @@ def data_dir(tmp_path_factory) -> Path:
 def local_run(data_dir, tmp_path_factory) -> Path:
     """The plan made on this machine (two local worker processes)."""
     out = tmp_path_factory.mktemp("local") / "run"
-    mp = pytest.MonkeyPatch()
-    mp.setattr(solve_module, "TIME_CAP", 1000.0)
-    mp.setattr(solve_module, "RATE_SAFETY", 0.02)
-    for key in ("PYTHONPATH", "SEN_TRANSPORT_TEST_WORK_ONLY"):
-        mp.setenv(key, _env()[key])
-    try:
-        args = ["solve", "--data", str(data_dir), "--out", str(out), *SOLVE]
-        result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    finally:
-        mp.undo()
+    args = ["solve", "--data", str(data_dir), "--out", str(out), *SOLVE]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert _summary(out)["routing"]["schools_stopped_by_clock"] == []
     return out
@@ -231,7 +210,7 @@ def test_a_sweep_on_the_cluster_gives_the_local_table(cluster, data_dir, tmp_pat
         '[axes]\n"budgets.rule" = ["kent-bands", "mileage"]\n'
     )
     # one lane a plan: two scenarios in flight on the two workers, sharing one plan
-    opts = ["--time-limit", "30", "--workers", "1", "--draws", "70000", "--quiet", "--no-report"]
+    opts = ["--work-limit", "10", "--workers", "1", "--draws", "70000", "--quiet", "--no-report"]
     tables, reused = [], []
     for extra in ([], ["--scheduler", cluster.address]):
         out = tmp_path / ("cluster" if extra else "local")

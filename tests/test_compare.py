@@ -27,7 +27,12 @@ from transport.runs.write import read_run
 SCENARIOS = Path(__file__).parents[1] / "scenarios"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 RUTLAND = SHARED / "osm" / "rutland-drive.osm.bz2"
-FAST = {"routing.time_limit_s": 2, "routing.workers": 1, "budgets.draws": 50}
+FAST = {
+    "routing.time_limit_s": 2,
+    "routing.work_limit": 5,
+    "routing.workers": 1,
+    "budgets.draws": 50,
+}
 FAST_ARGS = ["--time-limit", "2", "--workers", "1", "--draws", "50", "--quiet", "--no-report"]
 
 TINY_SCENARIOS = {

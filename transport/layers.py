@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "transport.scenario",
             "transport.executor",
             "transport.layers",
+            "transport.audit",
             "transport.runs.atomic",
         ),
     ),

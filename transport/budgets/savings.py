@@ -180,8 +180,10 @@ class SavingsModel:
     ) -> None:
         self.data, self.params, self.travel, self.seed = data, params, travel, seed
         self.executor = executor
-        self._context = _Context(data, params, travel, seed)
         self._known: dict[str, dict[int, int]] = {}
+        routing = (run.summary.get("parameters") or {}).get("routing") or {}
+        self.strict = bool(routing.get("strict_limits", False))  # the run's own ride rule
+        self._context = _Context(data, params, travel, seed, self.strict)
         self.routes = {r.route_id: r for r in run.routes}
         self.route_of = {p: r.route_id for r in run.routes for p in r.pupils}
         check_run_data(run, data)  # a run made from another data folder: file and row named
@@ -384,6 +386,7 @@ class _Context:
     params: Parameters
     travel: TravelModel
     seed: int
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -412,7 +415,13 @@ def _route_parts(ctx: _Context, task: _RouteTask) -> _RouteParts:
     school = data.school_by_id[route.school_id]
     pupils = [data.pupil_by_id[p] for p in route.pupils]
     recomputed = keep_order_cost(
-        school, pupils, data.vehicles, params=ctx.params, travel=ctx.travel, usable=task.usable
+        school,
+        pupils,
+        data.vehicles,
+        params=ctx.params,
+        travel=ctx.travel,
+        usable=task.usable,
+        strict_limits=ctx.strict,
     )
     if task.mixed:
         return _RouteParts("mixed-school", recomputed)
@@ -425,6 +434,7 @@ def _route_parts(ctx: _Context, task: _RouteTask) -> _RouteParts:
             travel=ctx.travel,
             incompatible=data.incompatible,
             usable=task.usable,
+            strict_limits=ctx.strict,
         ).pence
         return _RouteParts("exact", recomputed, costs)
     return _RouteParts(
@@ -448,9 +458,16 @@ def _search_cost(ctx: _Context, task: _RouteTask, mask: int) -> int:
             usable=task.usable,
             time_limit_s=SEARCH_TIME_LIMIT_S,
             seed=ctx.seed,
+            strict_limits=ctx.strict,
         ),
         keep_order_cost(
-            school, left, data.vehicles, params=ctx.params, travel=ctx.travel, usable=task.usable
+            school,
+            left,
+            data.vehicles,
+            params=ctx.params,
+            travel=ctx.travel,
+            usable=task.usable,
+            strict_limits=ctx.strict,
         ),
     ]
     ok = [int(round(c * 100)) for c in found if c is not None]

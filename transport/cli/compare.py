@@ -50,6 +50,10 @@ SERVICE: list[tuple[str, Any]] = [
         "rides over 45 / 75 min",
         lambda r: f"{r['pupils_over_45_min']:,} / {r['pupils_over_75_min']:,}",
     ),
+    (
+        "over own limit: long-direct / shared",
+        lambda r: f"{r['over_limit_long_direct']:,} / {r['over_limit_shared_saving']:,}",
+    ),
     ("independent / out-of-county", lambda r: f"{r['independent_or_out_of_county']:,}"),
     ("places missing / added", lambda r: f"{r['places_missing']:,} / {r['places_added']:,}"),
     ("wall time (s)", lambda r: f"{r['wall_time_s']:.1f}"),

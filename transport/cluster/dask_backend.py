@@ -457,9 +457,14 @@ class ClusterPool(Executor):
                 if out is None or out.done():
                     continue
                 try:
-                    out.set_result(done.result().value)
+                    answer, error = done.result().value, None
                 except (Exception, CancelledError) as exc:
-                    out.set_exception(self._ex._translate(exc, name))
+                    answer, error = None, self._ex._translate(exc, name)
+                with contextlib.suppress(concurrent.futures.InvalidStateError):  # shut down
+                    if error is None:
+                        out.set_result(answer)
+                    else:
+                        out.set_exception(error)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
@@ -468,7 +473,7 @@ class ClusterPool(Executor):
             with contextlib.suppress(Exception):
                 self._ex.client.cancel(list(live))
             for out, _ in live.values():
-                if not out.done():
+                with contextlib.suppress(concurrent.futures.InvalidStateError):
                     out.set_exception(CancelledError("the pool was shut down"))
         elif wait:
             concurrent.futures.wait([out for out, _ in live.values()])

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transport.audit import active, audited
 from transport.budgets import read_attendance
 from transport.compare._parallel import OnceCache, run_on_cluster
 from transport.compare._run import Context, Outcome, compare_one
@@ -131,6 +132,7 @@ def _map_files(scenarios: list[tuple[Scenario, Path | ParsedSource]]) -> list[tu
     ]
 
 
+@audited
 def compare_scenarios(
     scenario_files: Sequence[ScenarioSource],
     data_dir: str | Path,
@@ -224,6 +226,7 @@ def compare_scenarios(
             graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
             progress=say if here else Context.progress,
             executor=executor if executor.cluster else None,
+            audit=audit.snapshot() if (audit := active()) is not None else None,
         )
         tasks = [
             (

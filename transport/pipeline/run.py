@@ -56,6 +56,7 @@ from transport.placement.capacity import (
     with_capacity,
 )
 from transport.routing import ProgressEvent, RoutePlan, plan_routes
+from transport.routing.explain import reprice_explanations
 from transport.runs.write import RunFiles
 from transport.scenario import Scenario
 from transport.travel import TravelModel
@@ -240,7 +241,9 @@ def run_scenario(
     final_data = reprice_dataset(planned_data, factors)
     final_params = reprice_params(params, factors)
     if factors.transport != 1.0:
-        plan = replace(plan, routes=reprice_routes(plan.routes, final_data, final_params))
+        routes = reprice_routes(plan.routes, final_data, final_params)
+        explained = reprice_explanations(plan.explanations, routes, final_data, final_params)
+        plan = replace(plan, routes=routes, explanations=explained)
     budgets = None
     if until == "budgets" and scenario.budgets.offer:
         budgets = _budgets_stage(
