@@ -10,19 +10,16 @@ each, no nanny) for every cluster run, runs the command line against them in a c
 and stops them after. Measured:
 
 1. **The ten-county solve** (``benchmarks/limits_40k.py``'s data: ten synthetic Kents, 42,000
-   pupils, 860 schools; ``--counties``): ``sen-transport solve --time-limit T``
-
-   * with ``--workers 2`` on this machine's process pool and on a 2-worker cluster: the same
-     searches (each plan shares its time among ``routing.workers`` lanes, wherever they run),
-     so the cluster's *overhead* is the difference of the two wall times;
-   * with ``--workers 1`` on 1 and on 2 workers: the same plan, so the *speed-up* is the ratio
-     (on 1 worker the one-lane plan's searches take about the time limit; on 2 about half).
-
-   Each run's routes.csv is compared byte for byte with its twin; ``schools_stopped_by_clock``
-   says whether a clock stop (a busy machine) broke the determinism.
+   pupils, 860 schools; ``--counties``): ``sen-transport solve --work-limit W`` (routing's
+   deterministic mode: the searches stop on work, never on the clock, so every run does the
+   same work and makes the same plan, whatever the machine's load) on this machine's pool of
+   2 processes, and on clusters of 2 and of 1 worker. The cluster's *overhead* is its 2-worker
+   wall time against the local pool's; the *speed-up* is the 1-worker wall time over the
+   2-worker one. Every run's routes.csv is compared byte for byte with the local one.
 2. **A sweep of N scenarios on Kent** (``--sweep 40``): the baseline placement under four
-   budget rules × N/4 routing seeds, budgets offered in the trial districts, with ``--workers
-   1`` and a fresh cache, on 1 and on 2 workers; the two comparison tables must be equal.
+   budget rules × N/4 routing seeds, budgets offered in the trial districts, each plan with
+   ``--work-limit`` and a fresh cache, on 1 and on 2 workers; the two comparison tables must
+   be equal.
 3. **A projection** onto 8, 32 and 128 workers from the task durations the scheduler recorded
    (its task stream) on the 1-worker runs. The model: each fan-out (one ``map_unordered``
    call: a placement, a plan's searches, a cap re-solve, a budget's route tables, uptake draws)
@@ -243,9 +240,10 @@ def project_sweep(
 # The measurements
 
 
-def measure_solve(data: Path, work: Path, time_limit: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"time_limit_s": time_limit, "runs": {}}
-    common = ["solve", "--data", str(data), "--time-limit", str(time_limit), "--quiet"]
+def measure_solve(data: Path, work: Path, work_limit: float) -> dict[str, Any]:
+    out: dict[str, Any] = {"work_limit": work_limit, "runs": {}}
+    common = ["solve", "--data", str(data), "--work-limit", f"{work_limit:g}", "--quiet"]
+    common += ["--workers", "2"]
 
     def record(name: str, wall: float, before: str, after: str, run: Path, **extra: Any) -> None:
         out["runs"][name] = {
@@ -258,30 +256,28 @@ def measure_solve(data: Path, work: Path, time_limit: float) -> dict[str, Any]:
         }
         print(f"  {name}: {wall:.1f} s (load {before} → {after})", flush=True)
 
-    run = work / "local-w2"
-    record("local pool, --workers 2", *run_cli([*common, "--workers", "2", "--out", str(run)]), run)
-    for n, lanes in ((2, 2), (1, 1), (2, 1)):
+    run = work / "local"
+    record("local pool of 2", *run_cli([*common, "--out", str(run)]), run)
+    for n in (2, 1):
         cluster = Cluster(n)
         try:
             since = time.time()
-            run = work / f"dask{n}-w{lanes}"
-            args = [*common, "--workers", str(lanes), "--out", str(run)]
-            wall, before, after = run_cli([*args, "--scheduler", cluster.address])
+            run = work / f"dask{n}"
+            args = [*common, "--out", str(run), "--scheduler", cluster.address]
+            wall, before, after = run_cli(args)
             tasks = cluster.tasks(since)
         finally:
             cluster.stop()
-        name = f"{n} worker{'s' * (n > 1)}, --workers {lanes}"
+        name = f"{n} worker{'s' * (n > 1)}"
         record(name, wall, before, after, run, tasks=len(tasks), cluster_start_s=cluster.started_s)
         if n == 1:
             out["tasks_1_worker"] = tasks
             out["wall_1_worker"] = wall
     r = out["runs"]
-    local, d2 = r["local pool, --workers 2"], r["2 workers, --workers 2"]
-    d1l, d2l = r["1 worker, --workers 1"], r["2 workers, --workers 1"]
+    local, d2, d1 = r["local pool of 2"], r["2 workers"], r["1 worker"]
     out["overhead_vs_local_pool"] = round(d2["wall_s"] / local["wall_s"] - 1.0, 3)
-    out["speed_up_2_workers"] = round(d1l["wall_s"] / d2l["wall_s"], 2)
-    out["same_plan_local_and_cluster"] = local["routes_sha"] == d2["routes_sha"]
-    out["same_plan_1_and_2_workers"] = d1l["routes_sha"] == d2l["routes_sha"]
+    out["speed_up_2_workers"] = round(d1["wall_s"] / d2["wall_s"], 2)
+    out["same_plan_everywhere"] = local["routes_sha"] == d2["routes_sha"] == d1["routes_sha"]
     out["projection"] = project_solve(out.pop("tasks_1_worker"), out.pop("wall_1_worker"))
     return out
 
@@ -301,10 +297,10 @@ def sweep_grid(path: Path, size: int) -> None:
     )
 
 
-def measure_sweep(data: Path, work: Path, size: int, time_limit: float) -> dict[str, Any]:
+def measure_sweep(data: Path, work: Path, size: int, work_limit: float) -> dict[str, Any]:
     grid = work / "grid.toml"
     sweep_grid(grid, size)
-    out: dict[str, Any] = {"scenarios": size, "time_limit_s": time_limit, "runs": {}}
+    out: dict[str, Any] = {"scenarios": size, "work_limit": work_limit, "runs": {}}
     tables = {}
     for n in (1, 2):
         cluster = Cluster(n)
@@ -312,7 +308,7 @@ def measure_sweep(data: Path, work: Path, size: int, time_limit: float) -> dict[
         try:
             since = time.time()
             args = ["sweep", str(grid), "--data", str(data), "--out", str(folder)]
-            args += ["--time-limit", str(time_limit), "--workers", "1", "--no-cache"]
+            args += ["--work-limit", f"{work_limit:g}", "--workers", "1", "--no-cache"]
             args += ["--no-report", "--quiet", "--scheduler", cluster.address]
             wall, before, after = run_cli(args)
             tasks = cluster.tasks(since)
@@ -344,17 +340,17 @@ def measure_sweep(data: Path, work: Path, size: int, time_limit: float) -> dict[
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--counties", type=int, default=10, help="synthetic counties to solve")
-    ap.add_argument("--time-limit", type=float, default=600.0, help="solve's --time-limit")
+    ap.add_argument("--work-limit", type=float, default=3000.0, help="solve's --work-limit")
     ap.add_argument("--sweep", type=int, default=40, help="scenarios of the sweep (4 × seeds)")
-    ap.add_argument("--sweep-time-limit", type=float, default=20.0, help="each plan's limit")
-    ap.add_argument("--quick", action="store_true", help="one county, 30 s, an 8-scenario sweep")
+    ap.add_argument("--sweep-work-limit", type=float, default=100.0, help="each plan's")
+    ap.add_argument("--quick", action="store_true", help="one county, small limits, 8 scenarios")
     ap.add_argument("--skip-solve", action="store_true")
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--keep-data", type=Path, default=None, help="the counties' data folder")
     ap.add_argument("--out", type=Path, default=Path("/tmp/scale-dask"))
     args = ap.parse_args()
     if args.quick:
-        args.counties, args.time_limit, args.sweep, args.sweep_time_limit = 1, 30.0, 8, 5.0
+        args.counties, args.work_limit, args.sweep, args.sweep_work_limit = 1, 100.0, 8, 20.0
     args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"cpus": os.cpu_count(), "load_at_start": load()}
     with tempfile.TemporaryDirectory() as tmp:
@@ -364,12 +360,12 @@ def main() -> int:
             if not (data / "pupils.csv").exists():
                 counts = build_counties(args.counties, data)
                 print(f"data: {counts} in {data}", flush=True)
-            print(f"solve ({args.counties} counties, --time-limit {args.time_limit:g}):")
-            results["solve"] = measure_solve(data, work, args.time_limit)
+            print(f"solve ({args.counties} counties, --work-limit {args.work_limit:g}):")
+            results["solve"] = measure_solve(data, work, args.work_limit)
         if not args.skip_sweep:
-            print(f"sweep ({args.sweep} scenarios on Kent, {args.sweep_time_limit:g} s a plan):")
+            print(f"sweep ({args.sweep} on Kent, --work-limit {args.sweep_work_limit:g} a plan):")
             results["sweep"] = measure_sweep(
-                ROOT / "data" / "kent", work, args.sweep, args.sweep_time_limit
+                ROOT / "data" / "kent", work, args.sweep, args.sweep_work_limit
             )
         shutil.rmtree(work, ignore_errors=True)
     results["load_at_end"] = load()
