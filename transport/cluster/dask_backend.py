@@ -413,6 +413,7 @@ class ClusterPool(Executor):
         self._live: dict[Any, tuple[Future, str]] = {}
         self._lock = threading.Lock()
         self._count = 0
+        self._token = uuid.uuid4().hex[:12]
         self._answers = as_completed([], loop=executor.client.loop)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -421,6 +422,9 @@ class ClusterPool(Executor):
         with self._lock:
             self._count += 1
             count = self._count
+            if not self._live:  # nothing outstanding: a new wave (the dashboard's task group)
+                self._token = uuid.uuid4().hex[:12]
+            token = self._token
             if self._thread is None:
                 self._thread = threading.Thread(target=self._hand_over, daemon=True)
                 self._thread.start()
@@ -434,7 +438,7 @@ class ClusterPool(Executor):
                 None,
                 Sealed((fn, args, kwargs)),
                 self._ex.identity,
-                key=f"{name}-{uuid.uuid4().hex[:12]}-{count}",
+                key=f"{name}-{token}-{count}",
                 pure=False,
                 priority=-count,  # in the order submitted
             )
