@@ -18,7 +18,9 @@ whose tasks already use every core).
 
 An executor whose ``cluster`` attribute is true runs tasks on other machines: a caller then
 drives each stage in this process and sends the stage's parts as tasks (a plan's per-school
-searches, not the whole plan), and writes files here, never in a task.
+searches, not the whole plan), and writes files here, never in a task. A cluster's executor
+also offers ``pool()``, a ``concurrent.futures.Executor`` on its workers, for a caller that
+submits tasks one by one as others finish (routing's search slices).
 
 Examples
 --------
