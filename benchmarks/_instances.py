@@ -111,3 +111,27 @@ def place_all(data: Dataset) -> PlacementResult:
             Placement(p.pupil_id, s.school_id, "keep", float(m.miles[0, 0]), float(m.minutes[0, 0]))
         )
     return PlacementResult("keep", tuple(out), ())
+
+
+def make_big_school(
+    pupils: int = 1200, stops: int = 350, *, seed: int = 0, door_to_door: float = 0.2
+) -> tuple[Dataset, PlacementResult]:
+    """One large school: ``door_to_door`` of its pupils picked up at home, the others at
+    ``stops`` collection points (1-12 pupils each) spread like homes around the school."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    school = replace(make_school(rng, 0), capacity=pupils + 1)
+    homes = make_pupils(rng, school, pupils, 0, solo=0.0)
+    points = make_pupils(rng, school, stops, 10_000, solo=0.0)
+    out = []
+    for p in homes:
+        if rng.random() < door_to_door:
+            out.append(p)
+            continue
+        # the collection point nearest to home among a few drawn at random
+        cand = rng.choice(stops, size=6, replace=False)
+        k = min(cand, key=lambda c: (points[c].lat - p.lat) ** 2 + (points[c].lon - p.lon) ** 2)
+        out.append(replace(p, lat=points[k].lat, lon=points[k].lon, stop_id=f"CP{k:04d}"))
+    data = Dataset((school,), tuple(out), VEHICLES)
+    return data, place_all(data)

@@ -1,29 +1,37 @@
-"""Benchmark: our routing backends against each other and against VROOM, school by school.
+"""Benchmark: our routing against PyVRP alone (whole plans), and backends school by school.
 
 Run::
 
-    .venv/bin/python benchmarks/routing_vs_peers.py                      # Kent + generated
+    .venv/bin/python benchmarks/routing_vs_peers.py --plan      # whole plans, Kent + a county
+    .venv/bin/python benchmarks/routing_vs_peers.py             # per school, Kent + generated
     .venv/bin/python benchmarks/routing_vs_peers.py --no-kent --sizes 30,80,150
-    .venv/bin/python benchmarks/routing_vs_peers.py --sizes "" --top 10   # 10 largest Kent
-    .venv/bin/python benchmarks/routing_vs_peers.py --calibrate          # iteration rates
+    .venv/bin/python benchmarks/routing_vs_peers.py --calibrate # moves per second
 
-Every solver gets the same per-school sub-problems (the reversed problem of
-``transport.routing``: start at the school, ride limits as time windows ``[0, limit]``, the
-pickup dwell as service time, free return) and the same wall time per school. Each school's
-budget is what a plan of ``--plan-limit`` seconds gives it (default 120 s, the default limit;
-``--plan-limit 0``: ``--seconds-per-pupil`` × pupils, at least ``--min-seconds``). ``auto``
-runs first, exactly as ``plan_routes`` runs it (a work limit from the budget); then every peer
-gets, school by school, the wall time ``auto`` actually took (``--equal auto-wall``, the
-default; at least 0.05 s) or the budget itself (``--equal budget``):
+``--plan`` compares whole plans at equal wall time: the shipped default (``plan_routes`` with
+default options and ``--plan-limit`` seconds: shared stops, time shared among schools as they
+need it, mixed-school routes when they are the default) against **PyVRP alone, run school by
+school**: each school's pupils as PyVRP clients (one per pupil, as PyVRP would be used without
+the engine), each school given its share of the same wall time on the same cores (in
+proportion to pupils^1.3, the largest first), stopped on time. Solo pupils get their own
+vehicle in both. Both plans are priced by the contract's formula; the ratio ours / PyVRP below
+1 means the engine is cheaper. Instances: the Kent data (``--data``) and generated counties
+(``--counties``, ``build_kent_dataset`` with those pupil counts).
 
-``auto``     our default, exactly as ``plan_routes`` runs it (work limits from the budget)
+Without ``--plan``, every solver gets the same per-school sub-problems (the reversed problem
+of ``transport.routing``: start at the school, ride limits as time windows ``[0, limit]``, a
+visit's dwell as service time, free return) and the same wall time per school: its share of a
+plan of ``--plan-limit`` seconds (``--plan-limit 0``: ``--seconds-per-pupil`` × pupils, at
+least ``--min-seconds``). ``auto`` runs first, as one slice of ``plan_routes``' time mode
+would; then every peer gets, school by school, the wall time ``auto`` actually took
+(``--equal auto-wall``, the default; at least 0.05 s) or the budget itself (``--equal budget``):
+
+``auto``     our default search, stopped on its budget (or earlier, when converged)
 ``ortools``  our OR-Tools backend, stopped on time
 ``pyvrp``    our PyVRP backend, stopped on time
 ``vroom``    VROOM (pyvroom) with the same model: vehicles start at the school with no end,
              PA by skills, seats and wheelchair spaces as two capacities, exploration level 5
 
-Run it on an otherwise idle machine: on a busy one every solver's wall time buys less work,
-and ``auto`` may be stopped by its wall-clock safety net (the count is printed).
+Run it on an otherwise idle machine: on a busy one every solver's wall time buys less work.
 
 Every plan then goes through the same repair (incompatible pairs, which PyVRP and VROOM cannot
 express, and unassigned pupils) and is priced with ``route_cost`` on the travel model's float
@@ -50,12 +58,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _instances import make_instance  # noqa: E402
 
 from transport.model import Parameters  # noqa: E402
-from transport.routing import route_cost  # noqa: E402
+from transport.routing import RoutingOptions, plan_routes, route_cost  # noqa: E402
 from transport.routing._local import CapLedger, repair  # noqa: E402
-from transport.routing._pipeline import PHASE1_SHARE, _group, _seconds, _subproblem  # noqa: E402
+from transport.routing._pipeline import _group, _solo_route, _subproblem  # noqa: E402
 from transport.routing._plan import SchoolTravel, rides_and_miles  # noqa: E402
 from transport.routing._problem import Draft, SubProblem  # noqa: E402
-from transport.routing._solve import share_budget, solve_subproblem  # noqa: E402
+from transport.routing._solve import solve_subproblem, weight  # noqa: E402
 from transport.travel import CrowFlyModel  # noqa: E402
 
 SOLVERS = ("auto", "ortools", "pyvrp", "vroom")
@@ -63,15 +71,25 @@ PEER_MIN_S = 0.05  # a peer's least time (``auto`` solves schools of up to 8 pup
 BANDS = ((0, 8), (9, 20), (21, 50), (51, 100), (101, 200), (201, 10_000))
 
 
-def school_problems(data, placements, seed: int = 0) -> list[tuple[SchoolTravel, SubProblem]]:
-    """Each school's sub-problem (solo pupils left out, as the planner does)."""
+def school_problems(
+    data, placements, seed: int = 0, *, stops: bool = True
+) -> list[tuple[SchoolTravel, SubProblem]]:
+    """Each school's sub-problem (solo pupils left out, as the planner does); ``stops=False``
+    makes every pupil a client of their own (as PyVRP alone would see them)."""
+    from dataclasses import replace
+
     params, travel = Parameters(), CrowFlyModel()
+    if not stops:
+        data = replace(data, pupils=tuple(replace(p, stop_id=None) for p in data.pupils))
     by_school, _ = _group(data, placements, travel)
     out = []
     for st in by_school.values():
         regular = [p for p in st.pupils if not p.solo]
         if len(regular) >= 2:
-            out.append((st, _subproblem(st, regular, data, params, travel, CapLedger({}), seed)))
+            sub = _subproblem(
+                st, regular, data, params, CapLedger({}), seed=seed, strict_limits=False
+            )
+            out.append((st, sub))
     return out
 
 
@@ -81,7 +99,7 @@ def solve_vroom(sub: SubProblem, seconds: float) -> list[Draft]:
 
     n = sub.n
     problem = vroom.Input()
-    problem.set_durations_matrix("car", sub.time_s.T.astype(np.uint32))
+    problem.set_durations_matrix("car", sub.time_t.T.astype(np.uint32))
     problem.set_distances_matrix("car", sub.dist_cm.T.astype(np.uint32))
     owner = {}
     vid = 0
@@ -101,15 +119,14 @@ def solve_vroom(sub: SubProblem, seconds: float) -> list[Draft]:
             owner[vid] = k
             vid += 1
     for i in range(n):
-        w = int(sub.wheelchair[i])
         problem.add_job(
             vroom.Job(
                 i,
                 location=i + 1,
-                default_service=sub.dwell_s,
-                delivery=vroom.Amount([1 - w, w]),
+                default_service=int(sub.dwell_t[i]),
+                delivery=vroom.Amount([int(sub.seats[i]), int(sub.wheels[i])]),
                 skills={1} if sub.needs_pa[i] else set(),
-                time_windows=[vroom.TimeWindow(0, int(sub.limit_s[i]))],
+                time_windows=[vroom.TimeWindow(0, int(sub.limit_t[i]))],
             )
         )
     sol = problem.solve(exploration_level=5, nb_threads=1, timeout=timedelta(seconds=seconds))
@@ -129,7 +146,7 @@ def run_one(task: tuple[str, SubProblem, float]) -> tuple[str, str, list[Draft],
     start = time.perf_counter()
     clock = False
     if solver == "auto":
-        sol = solve_subproblem(sub.with_caps({}, seconds), "auto")
+        sol = solve_subproblem(sub, "auto", seconds=seconds)
         drafts, clock = list(sol.drafts), sol.clock_stopped
     elif solver == "ortools":
         from transport.routing._ortools import solve_ortools
@@ -153,8 +170,7 @@ def plan_cost(st: SchoolTravel, sub: SubProblem, drafts: list[Draft], data) -> f
     total = 0.0
     for d in drafts:
         v = sub.variants[d.variant]
-        pupils = [sub.pupil_ids[i] for i in d.seq]
-        _, miles = rides_and_miles(st, pupils, params.travel.dwell_min)
+        _, miles = rides_and_miles(st, sub.visit_pupils(d.seq), params.travel)
         has_pa = bool(sub.needs_pa[list(d.seq)].any())
         total += route_cost(data.vehicles[v.type_index], round(miles, 2), has_pa, params)
     return total
@@ -162,16 +178,21 @@ def plan_cost(st: SchoolTravel, sub: SubProblem, drafts: list[Draft], data) -> f
 
 def budgets(problems: list[SubProblem], args) -> dict[str, float]:
     """Seconds per school: its budget in a plan of ``--plan-limit`` s, or per pupil."""
-    if args.plan_limit > 0:
-        subs = {s.school_id: s for s in problems}
-        share = _seconds(args.plan_limit * PHASE1_SHARE, subs, args.workers)
-        plan = share_budget(problems, share, args.workers)
-    else:
-        plan = {}
+    plan = shares(problems, args.plan_limit, args.workers) if args.plan_limit > 0 else {}
     return {
         s.school_id: plan.get(s.school_id, max(args.min_seconds, args.seconds_per_pupil * s.n))
         for s in problems
     }
+
+
+def shares(problems: list[SubProblem], seconds: float, workers: int) -> dict[str, float]:
+    """Each school's share of ``seconds`` on ``workers`` cores, in proportion to its weight
+    (pupils^1.3), less a second and a half for starting the worker processes."""
+    weights = {s.school_id: weight(s) for s in problems}
+    total = sum(weights.values())
+    lanes = max(1, min(workers, len(problems)))
+    usable = max(0.25 * seconds, seconds - 1.5) * lanes
+    return {sid: max(PEER_MIN_S, usable * w / total) for sid, w in weights.items()}
 
 
 def _import_solvers() -> None:
@@ -266,8 +287,65 @@ def compare(label, data, placements, args) -> dict[str, float]:
     return totals
 
 
+def pyvrp_alone(task: tuple[SubProblem, float]) -> tuple[str, list[Draft], float]:
+    """PyVRP alone on one school, stopped on time; its drafts repaired (incompatible pairs)."""
+    from transport.routing._pyvrp import solve_pyvrp
+
+    sub, seconds = task
+    start = time.perf_counter()
+    sol = solve_pyvrp(sub, moves=None, time_limit_s=seconds)
+    fixed, left = repair(sub, list(sol.drafts), CapLedger({}))
+    assert not left
+    return sub.school_id, fixed, time.perf_counter() - start
+
+
+def compare_plans(label: str, data, placements, args) -> dict[str, float]:
+    """The shipped default plan against PyVRP alone school by school, at equal wall time."""
+    params, travel = Parameters(), CrowFlyModel()
+    limit = args.plan_limit
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\n[{time.strftime('%H:%M:%S')}] {label}: {limit:g} s; load average {load}", flush=True)
+    start = time.perf_counter()
+    options = RoutingOptions(time_limit_s=limit, seed=args.seed, workers=args.workers)
+    ours = plan_routes(data, placements, travel=travel, params=params, options=options)
+    ours_wall = time.perf_counter() - start
+    # PyVRP alone: one client per pupil, each school its share of the same wall time
+    start = time.perf_counter()
+    by_school, _ = _group(data, placements, travel)
+    solo = 0.0
+    for st in by_school.values():
+        for p in st.pupils:
+            if p.solo:
+                spec = _solo_route(st, p, data, params, CapLedger({}))
+                assert spec is not None
+                _, miles = rides_and_miles(st, spec.visits, params.travel)
+                solo += route_cost(spec.vehicle, round(miles, 2), spec.has_pa, params)
+    problems = school_problems(data, placements, args.seed, stops=False)
+    given = shares([sub for _, sub in problems], limit, args.workers)
+    tasks = sorted(((sub, given[sub.school_id]) for _, sub in problems), key=lambda t: -t[1])
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_import_solvers) as pool:
+        results = list(pool.map(pyvrp_alone, tasks))
+    peer_wall = time.perf_counter() - start
+    found = {sid: drafts for sid, drafts, _ in results}
+    peer = solo + sum(plan_cost(st, sub, found[sub.school_id], data) for st, sub in problems)
+    routes = sum(len(found[sub.school_id]) for _, sub in problems)
+    mixed = (ours.info.get("mixed_school") or {}).get("mixed_routes", 0)
+    print(
+        f"ours      £{ours.annual_transport_cost:>12,.0f}  {len(ours.routes):>5} routes "
+        f"({mixed} mixed-school), {ours_wall:5.1f} s wall, {ours.info['work_done']:.0f} units"
+    )
+    print(
+        f"PyVRP     £{peer:>12,.0f}  {routes + sum(1 for p in data.pupils if p.solo):>5} routes, "
+        f"{peer_wall:5.1f} s wall"
+    )
+    ratio = ours.annual_transport_cost / peer
+    print(f"ours / PyVRP alone = {ratio:.4f}", flush=True)
+    return {"ours": ours.annual_transport_cost, "pyvrp": peer, "ratio": ratio}
+
+
 def calibrate(args) -> None:
-    """Iterations per second of each backend by size (for the tables in _solve.py)."""
+    """Moves per second of each backend by size (the size of a unit of work)."""
     from transport.routing._ortools import solve_ortools
     from transport.routing._pyvrp import solve_pyvrp
 
@@ -304,10 +382,16 @@ def main() -> None:
     parser.add_argument("--max-pupils", type=int, default=10_000, help="skip larger schools")
     parser.add_argument("--solvers", default=",".join(SOLVERS))
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--plan", action="store_true", help="whole plans against PyVRP alone")
+    parser.add_argument("--counties", default="2500", help="--plan: generated county sizes")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     args.solvers = args.solvers.split(",")
     if args.calibrate:
         calibrate(args)
+        return
+    if args.plan:
+        plans(args)
         return
     if args.sizes:
         sizes = [int(x) for x in args.sizes.split(",")]
@@ -319,6 +403,31 @@ def main() -> None:
 
         data = read_dataset(args.data)
         compare(f"Kent ({args.data}, policy keep)", data, place_pupils(data, policy="keep"), args)
+
+
+def plans(args) -> None:
+    """``--plan``: Kent and generated counties, whole plans against PyVRP alone."""
+    import tempfile
+
+    from transport.data.validate import read_dataset
+    from transport.datagen.kent import build_kent_dataset, write_kent_dataset
+    from transport.placement import place_pupils
+
+    found = []
+    if not args.no_kent and Path(args.data).exists():
+        data = read_dataset(args.data)
+        placed = place_pupils(data, policy="keep")
+        found.append(("Kent", compare_plans(f"Kent ({args.data})", data, placed, args)))
+    for n in (int(x) for x in args.counties.split(",") if x):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_kent_dataset(build_kent_dataset(seed=7, pupils=n), Path(tmp))
+            data = read_dataset(tmp)
+        placed = place_pupils(data, policy="keep")
+        label = f"generated county, {n:,} pupils"
+        found.append((label, compare_plans(label, data, placed, args)))
+    print("\n| instance | ours £ | PyVRP alone £ | ours / PyVRP |\n|---|---:|---:|---:|")
+    for label, r in found:
+        print(f"| {label} | {r['ours']:,.0f} | {r['pyvrp']:,.0f} | {r['ratio']:.4f} |")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,16 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
     result = invoke("place", "--policy", policy, "--data", str(tiny_dir), "--out", str(out))
     assert result.exit_code == 0, result.output
     written = pd.read_csv(out / "placements.csv", dtype={"school_id": str})
-    assert list(written.columns) == ["pupil_id", "school_id", "policy", "road_miles", "direct_min"]
+    assert list(written.columns) == [
+        "pupil_id",
+        "school_id",
+        "policy",
+        "road_miles",
+        "direct_min",
+        "reason_code",
+        "reason",
+        "nearer_full",
+    ]
     expected = place_pupils(read_dataset(tiny_dir), policy=policy)
     assert dict(zip(written.pupil_id, written.school_id, strict=True)) == expected.school_of
     assert (written.policy == policy).all()
@@ -31,7 +40,12 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
     assert summary["pupils"] == 12
     assert summary["unplaced"] == [u.pupil_id for u in expected.unplaced]
     params = summary["parameters"]
-    assert params["travel"] == {"circuity": 1.3, "speed_mph": 25.0, "dwell_min": 2.0}
+    assert params["travel"] == {
+        "circuity": 1.3,
+        "speed_mph": 25.0,
+        "dwell_min": 2.0,
+        "dwell_per_pupil_min": 0.0,
+    }
     assert params["cost"]["school_days"] == 190 and params["policy"] == policy
     # the report never prints pupil ids
     assert "P01" not in result.output

@@ -55,15 +55,22 @@ def test_options_override_every_scenario_setting(tmp_path):
     result = invoke(
         "solve", "--data", str(TINY), "--out", str(out), "--scenario", str(scenario),
         "--policy", "optimal", "--circuity", "1.2", "--speed-mph", "20", "--dwell-min", "1",
-        "--seed", "4", "--backend", "pyvrp", *FAST,
+        "--dwell-per-pupil-min", "0.25", "--seed", "4", "--backend", "pyvrp", "--strict-limits",
+        *FAST,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     p = summary_of(out)["parameters"]
     assert p["policy"] == "optimal"
-    assert p["travel"] == {"circuity": 1.2, "speed_mph": 20.0, "dwell_min": 1.0}
+    assert p["travel"] == {
+        "circuity": 1.2,
+        "speed_mph": 20.0,
+        "dwell_min": 1.0,
+        "dwell_per_pupil_min": 0.25,
+    }
     r = p["routing"]
     assert (r["time_limit_s"], r["seed"], r["backend"], r["workers"]) == (1.0, 4, "pyvrp", 1)
     assert r["mixed_school"] is True  # not given: the scenario's own
+    assert r["strict_limits"] is True and r["work_limit"] is None
 
 
 def test_network_crow_fly_overrides_a_scenario_on_roads(tmp_path, osm):

@@ -300,10 +300,10 @@ def test_cli_letters_for_a_solved_run_count_equals_pupils_routed(tmp_path):
     assert f"{routed} letters" in result.output
     assert "No --contacts" in result.output
     stops = rows(run / "stops.csv")
-    for stop in stops:  # no afternoon run in this plan: the letter says so, gives no time
+    for stop in stops:  # the plan's afternoon run (stops.csv dropoff): the letter gives it
         text = pdf_text(out / "letters" / f"{stop['pupil_id']}.pdf")
         assert f"{stop['pickup']} from home" in text
-        assert "the driver will tell you the usual time" in text
+        assert stop["dropoff"] and f"about {stop['dropoff']}" in text
         assert f"To the parent or carer of pupil {stop['pupil_id']}" in text
 
 

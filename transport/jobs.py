@@ -16,8 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_scenario, scenario_settings
 from transport.data.validate import read_dataset
 from transport.errors import TransportError
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
 from transport.runs.destination import check_runs_dir, remove_created
@@ -29,6 +31,8 @@ from transport.travel import TravelModel, travel_model
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
 # measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
 # a cell with the interpreter; the guard assumes 64.
+RUN_TABLES = ("travel", "ride", "cost")
+"""The tables whose values ``budgets`` takes from the run it prices (its summary.json)."""
 BYTES_PER_CELL = 64
 MEMORY_SHARE = 0.8  # of the memory available, at most
 
@@ -105,10 +109,17 @@ def read_data(data_dir: str | Path, *, districts_file: str | Path | None = None)
 
 @contextlib.contextmanager
 def scenario_travel(
-    scenario: Scenario, travel: TravelModel | None = None, *, cache_dir: str | Path | None = None
+    scenario: Scenario,
+    travel: TravelModel | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
 ) -> Iterator[TravelModel]:
-    """The travel model of the scenario's ``[travel]`` (``travel`` when given), closed after."""
-    model = travel or travel_model(scenario.network, scenario.travel, cache_dir=cache_dir)
+    """The travel model of the scenario's ``[travel]`` (``travel`` when given), closed after;
+    a travel matrix is looked for in ``data_dir`` unless the scenario names its file."""
+    model = travel or travel_model(
+        scenario.network, scenario.travel, cache_dir=cache_dir, data_dir=data_dir
+    )
     try:
         yield model
     finally:
@@ -143,9 +154,10 @@ def place_job(
     :func:`read_data`. Returns the summary.
     """
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(scenario, data, model, until="place")
     assert result.summary is not None
     write_run(out_dir, summary=result.summary.to_dict(), placements=result.placements)
@@ -167,6 +179,7 @@ def solve_job(
     progress: Callable[[Any], None] | None = None,
     unnamed: bool = False,
     districts_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
     """Read a data folder, place pupils, plan their routes and write the run folder.
 
@@ -174,14 +187,19 @@ def solve_job(
     ``nearest-suitable``, capacity.csv when the scenario adds places). ``scenario`` holds every
     setting (default: every default); summary.json's ``scenario`` is its name, or null when
     there is none or ``unnamed`` (no scenario file, only options). ``progress`` receives
-    :class:`transport.routing.ProgressEvent` objects. Returns the summary.
+    :class:`transport.routing.ProgressEvent` objects. ``executor`` runs the stages' work
+    elsewhere (a Dask cluster, :mod:`transport.cluster`); the folder is written here, once
+    everything is computed. Returns the summary.
     """
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
-        result = run_scenario(scenario, data, model, until="route", route_progress=progress)
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
+        result = run_scenario(
+            scenario, data, model, until="route", route_progress=progress, executor=executor
+        )
     assert result.summary is not None
     summary = result.summary if named else replace(result.summary, scenario=None)
     write_run(
@@ -190,6 +208,7 @@ def solve_job(
         placements=result.placements,
         routes=result.plan.routes if result.plan else (),
         stops=result.plan.stops if result.plan else (),
+        explanations=result.plan.explanations if result.plan else (),
         extra=result.extra_tables(),
     )
     return summary
@@ -317,6 +336,7 @@ def budgets_job(
     travel: TravelModel | None = None,
     cache_dir: str | Path | None = None,
     districts_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Price personal transport budgets for a cohort of a solved run and write the export.
 
@@ -326,20 +346,25 @@ def budgets_job(
     re-planned with the run's own parameters (its summary.json). Writes budgets.csv,
     budget-summary.md, budget-summary.html and summary.json to ``out_dir`` and returns the
     summary. When the cohort is not county-wide and ``compare_countywide``, the summary also
-    holds the county-wide figures.
+    holds the county-wide figures. ``executor``: where the re-plans and uptake draws run
+    (a Dask cluster); the folder is written here.
     """
     from transport.budgets import read_attendance, run_parameters
     from transport.budgets.export import write_budget_run
     from transport.budgets.savings import read_solved_run
 
-    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True})
+    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True}, source="command")
     _prepare(out_dir)
     run = read_solved_run(run_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    params, _ = run_parameters(run.summary, scenario.parameters())
+    params, source = run_parameters(run.summary, scenario.parameters())
     scenario = replace(scenario, travel=params.travel, ride=params.ride, cost=params.cost)
+    if source == "run":
+        keys = [k for k, v in scenario_settings(scenario).items() if k.split(".")[0] in RUN_TABLES]
+        scenario = replace(scenario, sources={**scenario.sources, **dict.fromkeys(keys, "run")})
+    record_scenario(scenario)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))
-    with scenario_travel(scenario, travel, cache_dir=cache_dir) as model:
+    with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(
             scenario,
             data,
@@ -347,6 +372,7 @@ def budgets_job(
             solved=run,
             attendance=attendance,
             countywide=compare_countywide,
+            executor=executor,
         )
     assert result.budgets is not None
     summary = dict(result.budgets.summary)

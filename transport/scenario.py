@@ -26,10 +26,12 @@ changes a result::
     # place_factor = 1.0          # × place costs (default by basis; see transport.costing)
 
     [travel]
-    network = "crow-fly"          # crow-fly | osm
+    network = "crow-fly"          # crow-fly | osm | matrix
+    # matrix = "travel.csv"       # network = "matrix": the file (default DATA/travel.csv)
     circuity = 1.3
     speed_mph = 25.0
     dwell_min = 2.0
+    dwell_per_pupil_min = 0.0     # added to a pickup's dwell for each pupil boarding
 
     [ride]
     primary_limit_min = 45
@@ -42,10 +44,12 @@ changes a result::
 
     [routing]
     time_limit_s = 120
+    # work_limit = 500            # deterministic mode: units of a million local-search moves
     seed = 0
     backend = "auto"              # auto | ortools | pyvrp
     workers = 0                   # worker processes; 0 = one per CPU
     mixed_school = false
+    strict_limits = false         # no ride over the stated limit unless riding direct
     mixed_school_radius_miles = 3.0
 
     [budgets]
@@ -84,6 +88,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_input
 from transport.costing import PriceFactors, price_factors
 from transport.errors import ParameterError, ScenarioError
 from transport.model import NEED_CODES, CostParams, Parameters, RideParams, TravelParams
@@ -93,7 +98,7 @@ from transport.model import NEED_CODES, CostParams, Parameters, RideParams, Trav
 PLACEMENT_POLICIES = ("nearest-with-capacity", "nearest-suitable", "optimal", "keep")
 SCOPES = ("all", "new-entrants")
 PRICE_BASES = ("2013", "today")
-NETWORKS = ("crow-fly", "osm")
+NETWORKS = ("crow-fly", "osm", "matrix")
 BACKENDS = ("auto", "ortools", "pyvrp")
 MAX_SCENARIO_BYTES = 1_000_000
 MAX_TIME_LIMIT_S = 86_400.0
@@ -230,10 +235,12 @@ class PriceSettings:
 
 @dataclass(frozen=True)
 class NetworkSettings:
-    """The travel backend: the contract's crow-fly model, or OpenStreetMap roads.
+    """The travel backend: the contract's crow-fly model, OpenStreetMap roads, or a matrix.
 
     ``network = "osm"`` needs exactly one map (``graphml``, ``osm_file`` or ``osm_place``);
-    ``peak_factor`` multiplies road travel times. Built into a model by
+    ``peak_factor`` multiplies road travel times. ``network = "matrix"`` reads a council's own
+    travel matrix: the file ``matrix`` (default ``travel.csv`` in the data folder; see
+    :mod:`transport.travel.matrix`). Built into a model by
     :func:`transport.travel.travel_model`.
     """
 
@@ -242,9 +249,12 @@ class NetworkSettings:
     osm_place: str | None = None
     graphml: str | None = None
     peak_factor: float = 1.0
+    matrix: str | None = None
 
     def __post_init__(self) -> None:
         _choice("travel.network", self.network, NETWORKS)
+        if self.matrix is not None and not isinstance(self.matrix, str):
+            object.__setattr__(self, "matrix", str(self.matrix))
         for key in MAP_SOURCES:
             value = getattr(self, key)
             if value is not None:
@@ -268,6 +278,8 @@ class NetworkSettings:
                 raise ParameterError(f'travel.{maps[0]} needs travel.network = "osm"')
             if self.peak_factor != 1.0:
                 raise ParameterError('travel.peak_factor applies to travel.network = "osm" only')
+        if self.matrix not in (None, "") and self.network != "matrix":
+            raise ParameterError('travel.matrix needs travel.network = "matrix"')
 
     def maps(self) -> list[str]:
         """The map keys given (``travel.graphml`` …, without the table)."""
@@ -280,16 +292,21 @@ class NetworkSettings:
         the map and the peak factor, unless those are given in the same changes.
         """
         base = asdict(self)
+        if changes.get("matrix") not in (None, "") and "network" not in changes:
+            changes = {**changes, "network": "matrix"}  # --matrix FILE alone means the matrix
         if any(k in changes for k in MAP_SOURCES):
             base.update(dict.fromkeys(MAP_SOURCES))
-        if changes.get("network") == "crow-fly":
+        if changes.get("network") in ("crow-fly", "matrix"):
             base.update(dict.fromkeys(MAP_SOURCES), peak_factor=1.0)
+        if changes.get("network") in ("crow-fly", "osm"):
+            base.update(matrix=None)
         return NetworkSettings(**{**base, **changes})
 
 
 @dataclass(frozen=True)
 class RoutingSettings:
-    """How routes are solved: backend, time budget, seed, worker processes, mixed-school routes.
+    """How routes are solved: backend, time or work limit, seed, worker processes, strict
+    limits, mixed-school routes.
 
     The one settings class of the routing stage (``transport.routing.RoutingOptions`` is the
     same class); the scenario's ``[routing]`` table.
@@ -298,14 +315,14 @@ class RoutingSettings:
     ----------
     backend
         ``"ortools"``, ``"pyvrp"`` or ``"auto"`` (PyVRP, measured best: see
-        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pupils are solved exactly
-        whatever the backend.
+        ``benchmarks/routing_vs_peers.py``). Schools of up to 8 pickup visits are solved
+        exactly whatever the backend.
     time_limit_s
-        Wall-clock budget for the whole plan, in seconds.
+        Wall-clock limit for the whole plan, in seconds (time mode): the searches use it all
+        whenever a school still has searching to do, shared among schools as they need it,
+        and stop on the clock; plans of the same seed may differ between runs.
     seed
-        Random seed; the same seed and time limit give the same plan on the same machine,
-        unless it is so busy that a wall-clock safety stop comes before a search's work limit
-        (``RoutePlan.info["schools_stopped_by_clock"]`` then names those schools).
+        Random seed.
     workers
         Worker processes; 0 means one per CPU.
     mixed_school
@@ -313,6 +330,15 @@ class RoutingSettings:
         most 15 minutes (a post-pass that merges routes when that saves money).
     mixed_school_radius_miles
         How near (road miles) two schools must be to share a vehicle.
+    work_limit
+        Deterministic mode instead of time: the searches stop after this much work, in units
+        of a million local-search move evaluations (``transport.routing.WORK_UNIT_MOVES``),
+        never on the clock, so the same data, seed and work limit give the same plan on any
+        machine and load. ``time_limit_s`` is then not used.
+    strict_limits
+        No ride over the pupil's stated limit (``max_ride_min``, else the age default) unless
+        the direct journey alone is longer, in which case the pupil rides direct; without it
+        a ride may reach ``direct_min + direct_slack_min`` (the contract's rule).
     """
 
     backend: str = "auto"
@@ -321,6 +347,8 @@ class RoutingSettings:
     workers: int = 0
     mixed_school: bool = False
     mixed_school_radius_miles: float = 3.0
+    strict_limits: bool = False
+    work_limit: float | None = None
 
     def __post_init__(self) -> None:
         _choice("routing.backend", self.backend, BACKENDS)
@@ -329,6 +357,17 @@ class RoutingSettings:
             raise ParameterError(f"routing.time_limit_s must be positive, got {self.time_limit_s}")
         _whole("routing.seed", self.seed, 0, MAX_SEED)
         _whole("routing.workers", self.workers, 0, MAX_WORKERS)
+        if self.work_limit is not None:
+            limit = _number("routing.work_limit", self.work_limit)
+            if not (math.isfinite(limit) and 0 < limit < 1e9):
+                raise ParameterError(
+                    f"routing.work_limit must be positive, got {self.work_limit!r}"
+                )
+            object.__setattr__(self, "work_limit", limit)
+        if not isinstance(self.strict_limits, bool):
+            raise ParameterError(
+                f"routing.strict_limits must be true or false, got {self.strict_limits!r}"
+            )
         if not isinstance(self.mixed_school, bool):
             raise ParameterError(
                 f"routing.mixed_school must be true or false, got {self.mixed_school!r}"
@@ -344,6 +383,11 @@ class RoutingSettings:
     def worker_count(self) -> int:
         """Worker processes actually used."""
         return self.workers or os.cpu_count() or 1
+
+    @property
+    def mode(self) -> str:
+        """``"time"`` (``time_limit_s``) or ``"work"`` (the deterministic ``work_limit``)."""
+        return "time" if self.work_limit is None else "work"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "workers_used": self.worker_count}
@@ -479,12 +523,15 @@ class Scenario:
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     budgets: BudgetSettings = field(default_factory=BudgetSettings)
     target: TargetSettings = field(default_factory=TargetSettings)
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Where each setting given came from: ``{"routing.seed": "option", …}`` (``scenario
+    file`` or ``option``; a key not listed has its default). Written to manifest.json."""
 
     def parameters(self) -> Parameters:
         """The run parameters (travel, ride, cost) of the scenario."""
         return Parameters(travel=self.travel, ride=self.ride, cost=self.cost)
 
-    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+    def with_overrides(self, overrides: Mapping[str, Any], *, source: str = "option") -> Scenario:
         """This scenario with some settings replaced: what command-line options do.
 
         Parameters
@@ -493,6 +540,9 @@ class Scenario:
             Scenario keys as in a scenario file (``"routing.seed"``, ``"travel.network"``,
             ``"budgets.districts"``, ``"placement.policy"``, ``"name"``) mapped to new values;
             ``None`` means "not given" and changes nothing.
+        source
+            Where the values came from, for :attr:`sources` (``option``; ``command`` when a
+            command sets a key itself).
 
         Returns
         -------
@@ -523,6 +573,8 @@ class Scenario:
             attr = _table_attr(table, name)
             tables.setdefault(attr, {})[name] = tuple(value) if isinstance(value, list) else value
         changed: dict[str, Any] = dict(top)
+        given = [k for k, v in overrides.items() if v is not None]
+        changed["sources"] = {**self.sources, **dict.fromkeys(given, source)}
         for attr, values in tables.items():
             current = getattr(self, attr)
             try:
@@ -667,7 +719,13 @@ def parse_scenario(
     name = doc.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise ScenarioError(f"{source}: name must be a non-empty string")
+    given = [k for k in ("name", "description") if k in doc] + (["capacity"] if capacity else [])
+    for table in ("placement", "prices", "travel", "ride", "cost", "routing", "budgets", "target"):
+        section = doc.get(table, {})
+        if isinstance(section, dict):
+            given += [f"{table}.{key}" for key in section]
     return Scenario(
+        sources=dict.fromkeys(given, "scenario file"),
         name=name,
         description=str(doc.get("description", "")),
         placement=_build(PlacementSettings, doc.get("placement", {}), "placement", source=source),
@@ -691,9 +749,11 @@ def load_scenario(path: str | Path) -> Scenario:
             raise ScenarioError(f"scenario {p} is a folder, not a file")
         if p.stat().st_size > MAX_SCENARIO_BYTES:
             raise ScenarioError(f"scenario {p} is larger than 1 MB, not a scenario file")
-        text = p.read_text(encoding="utf-8-sig")
+        raw = p.read_bytes()
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {p}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ScenarioError(f"scenario {p} is not UTF-8 text (save it as UTF-8)") from None
+    record_input(p, raw, role="scenario")
     return parse_scenario(text, source=p.name, default_name=p.stem)

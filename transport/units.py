@@ -1,6 +1,6 @@
 """Integer units at the solver boundary, converted in this one place.
 
-Solvers take integers: seconds (or tenths of a minute), hundredths of a mile and pence.
+Solvers take integers: seconds (routing: tenths of a second), hundredths of a mile and pence.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 SECONDS_PER_MINUTE = 60
+TICKS_PER_MINUTE = 600
+"""Routing solvers count time in ticks of a tenth of a second (exact for dwells such as 2.6 s)."""
 CENTIMILES_PER_MILE = 100
 PENCE_PER_POUND = 100
 
@@ -15,6 +17,15 @@ PENCE_PER_POUND = 100
 def to_seconds(minutes: np.ndarray | float) -> np.ndarray:
     """Minutes → whole seconds (rounded to nearest)."""
     return np.rint(np.asarray(minutes, dtype=float) * SECONDS_PER_MINUTE).astype(np.int64)
+
+
+def to_ticks(minutes: np.ndarray | float) -> np.ndarray:
+    """Minutes → whole tenths of a second (rounded to nearest)."""
+    return np.rint(np.asarray(minutes, dtype=float) * TICKS_PER_MINUTE).astype(np.int64)
+
+
+def from_ticks(ticks: np.ndarray | int) -> np.ndarray:
+    return np.asarray(ticks, dtype=float) / TICKS_PER_MINUTE
 
 
 def to_centimiles(miles: np.ndarray | float) -> np.ndarray:

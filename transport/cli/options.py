@@ -197,17 +197,49 @@ MIXED_SCHOOL = Setting(
     is_flag=True,
 )
 
+WORK_LIMIT = Setting(
+    "--work-limit",
+    "routing.work_limit",
+    "Deterministic mode: stop the searches after N units of work (a unit is a million "
+    "local-search moves), never on the clock; the same data, seed and N give the same plan "
+    "on any machine.",
+    type=float,
+    metavar="N",
+)
+STRICT_LIMITS = Setting(
+    "--strict-limits",
+    "routing.strict_limits",
+    "No ride over the pupil's stated limit unless the direct journey itself is longer (then "
+    "the pupil rides direct).",
+    is_flag=True,
+)
+
 CIRCUITY = Setting(
     "--circuity", "travel.circuity", "Road miles per straight-line mile.", type=float
 )
 SPEED_MPH = Setting("--speed-mph", "travel.speed_mph", "Average speed in mph.", type=float)
 DWELL_MIN = Setting("--dwell-min", "travel.dwell_min", "Minutes added per pickup.", type=float)
+DWELL_PER_PUPIL_MIN = Setting(
+    "--dwell-per-pupil-min",
+    "travel.dwell_per_pupil_min",
+    "Minutes added to a pickup for each pupil boarding there.",
+    type=float,
+)
 
 NETWORK = Setting(
     "--network",
     "travel.network",
-    "Travel model: crow-fly miles × circuity, or OpenStreetMap roads.",
+    "Travel model: crow-fly miles × circuity, OpenStreetMap roads, or the council's own "
+    "travel matrix (travel.csv in the data folder, or --matrix).",
     type=click.Choice(NETWORKS),
+)
+MATRIX = Setting(
+    "--matrix",
+    "travel.matrix",
+    "Travel matrix CSV (from_id,to_id,miles,minutes) for --network matrix; default "
+    "DATA/travel.csv.",
+    type=click.Path(path_type=Path, dir_okay=False),
+    convert=_path,
 )
 OSM_FILE = Setting(
     "--osm-file",
@@ -270,9 +302,17 @@ ALLOW_LOSS = Setting(
     "Allow offers that may cost more than they save.",
 )
 
-ROUTING: Sequence[Setting] = (TIME_LIMIT, ROUTING_SEED, BACKEND, WORKERS, MIXED_SCHOOL)
-TRAVEL: Sequence[Setting] = (CIRCUITY, SPEED_MPH, DWELL_MIN)
-NETWORK_SETTINGS: Sequence[Setting] = (NETWORK, OSM_FILE, OSM_PLACE, GRAPHML, PEAK_FACTOR)
+ROUTING: Sequence[Setting] = (
+    TIME_LIMIT,
+    WORK_LIMIT,
+    STRICT_LIMITS,
+    ROUTING_SEED,
+    BACKEND,
+    WORKERS,
+    MIXED_SCHOOL,
+)
+TRAVEL: Sequence[Setting] = (CIRCUITY, SPEED_MPH, DWELL_MIN, DWELL_PER_PUPIL_MIN)
+NETWORK_SETTINGS: Sequence[Setting] = (NETWORK, MATRIX, OSM_FILE, OSM_PLACE, GRAPHML, PEAK_FACTOR)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +366,19 @@ def cache_dir_option(func: F) -> F:
         type=click.Path(path_type=Path, file_okay=False),
         default=None,
         help="Road graph and matrix cache [$SEN_TRANSPORT_CACHE or ~/.cache/sen-transport].",
+    )(func)
+
+
+def scheduler_option(func: F) -> F:
+    """``--scheduler ADDRESS`` (or ``$SEN_TRANSPORT_SCHEDULER``): run on a Dask cluster."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="SEN_TRANSPORT_SCHEDULER",
+        default=None,
+        help="Run the independent work (route searches, scenarios' stages, budget re-plans, "
+        "uptake draws) on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786; the "
+        "same plan as on this machine [$SEN_TRANSPORT_SCHEDULER; default: this machine].",
     )(func)
 
 

@@ -91,9 +91,34 @@ def print_diff(result: Any, *, verbose_ids: bool, out_file: Path | None) -> None
         console.print(f"Wrote {out_file}")
 
 
+def search_line(info: dict[str, Any]) -> str:
+    """One line on how the searches spent their limit: the mode, time or work used."""
+    mode = info.get("mode")
+    converged = info.get("schools_converged", 0)
+    if mode == "work":
+        return (
+            f"Search: deterministic work mode, {info.get('work_done', 0):,.1f} of "
+            f"{info.get('work_limit') or 0:,g} units of work in {info.get('wall_s', 0):.0f} s "
+            f"({converged:,} schools converged): the same data, seed and limit give this plan "
+            "again on any machine"
+        )
+    if mode == "time":
+        cut = info.get("schools_stopped_by_clock") or []
+        line = (
+            f"Search: time mode, {info.get('wall_s', 0):.0f} s of the "
+            f"{info.get('time_limit_s') or 0:g} s limit used, {info.get('work_done', 0):,.1f} "
+            f"units of work ({converged:,} schools converged)"
+        )
+        if cut:
+            line += f"; {len(cut):,} schools cut short by the clock (a busy machine)"
+        return line
+    return ""
+
+
 def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False) -> None:
     """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
     t = summary.transport
+    by_reason = t.get("over_limit_by_reason") or {}
     table = Table(title=f"Routes: {summary.policy} placement", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -109,6 +134,14 @@ def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False
         (
             "pupils riding over 45 / 75 min",
             f"{t['pupils_over_45_min']:,} / {t['pupils_over_75_min']:,}",
+        ),
+        (
+            "over own limit: long-direct / shared",
+            f"{by_reason.get('long-direct', 0):,} / {by_reason.get('shared-saving', 0):,}",
+        ),
+        (
+            "afternoon ride, mean / max (min)",
+            f"{t.get('pm_mean_ride_min') or 0:.1f} / {t.get('pm_max_ride_min') or 0:.1f}",
         ),
         ("route miles (one way)", f"{t['route_miles']:,.0f}"),
         ("annual transport cost", money(summary.annual_transport_cost)),
@@ -134,6 +167,9 @@ def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False
     console.print(fleet)
     status = ", ".join(f"{k} {v}" for k, v in t["school_status_counts"].items())
     console.print(f"Schools: {status}; solved in {summary.wall_time_s:.0f} s")
+    line = search_line(summary.routing or {})
+    if line:
+        console.print(line)
     if summary.time_limit_reached:
         console.print(
             f"Time limit reached at {len(summary.time_limit_schools):,} schools: their routes "
@@ -224,3 +260,19 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
             f"{not_priced['unrouted']:,} unrouted; ids in summary.json"
         )
     console.print(f"Wrote {out_dir} (budgets.csv, budget-summary.md/.html, summary.json)")
+
+
+def print_verify(result: Any) -> None:
+    """A folder checked against its manifest: the files that differ, or that all match."""
+    outputs = sum(1 for c in result.checks if c.role == "output")
+    inputs = len(result.checks) - outputs
+    if result.ok:
+        console.print(
+            f"{result.folder}: all {outputs:,} files written and {inputs:,} inputs read match "
+            "manifest.json"
+        )
+        return
+    bad = result.differing
+    console.print(f"{result.folder}: {len(bad):,} of {len(result.checks):,} files differ:")
+    for check in bad:
+        console.print(f"  {check.status:<16} {check.role:<10} {check.file}")

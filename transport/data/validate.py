@@ -39,6 +39,7 @@ from transport.data.load import RawTables, load_tables
 from transport.errors import InputError, Problem
 from transport.model import (
     ANY_NEED,
+    DEFAULT_FINISH_AT,
     NEED_CODES,
     SCHOOL_KINDS,
     Dataset,
@@ -356,6 +357,7 @@ def _schools(table: _Table) -> list[School | None]:
     capacity = table.ints("capacity")
     cost = table.floats("place_cost")
     arrive = table.parse("arrive_by", parse_hhmm, "a time HH:MM")
+    finish = table.parse("finish_at", parse_hhmm, "a time HH:MM", blank=DEFAULT_FINISH_AT)
     needs: list[frozenset[str] | None] = []
     for i, text in enumerate(table.cells("needs")):
         codes_i = [c.strip() for c in text.replace(",", ";").split(";") if c.strip()]
@@ -384,6 +386,8 @@ def _schools(table: _Table) -> list[School | None]:
         if cost[i] is not None and cost[i] < 0:
             table.add(i, "place_cost", f"place cost {cost[i]} is negative")
             cost[i] = None
+        if arrive[i] is not None and finish[i] is not None and finish[i] <= arrive[i]:
+            table.add(i, "finish_at", "the school day must end after arrive_by")
     table.bounded("capacity", capacity, 0, MAX_CAPACITY, " places")
     table.bounded("place_cost", cost, 0, MAX_PLACE_COST)
     check_arrive_by(table, arrive)
@@ -407,6 +411,7 @@ def _schools(table: _Table) -> list[School | None]:
                 capacity=capacity[i],
                 place_cost=cost[i],
                 arrive_by=arrive[i],
+                finish_at=finish[i] if finish[i] is not None else DEFAULT_FINISH_AT,
             )
         )
     return out
@@ -423,6 +428,7 @@ def _pupils(table: _Table, school_ids: set[str]) -> list[Pupil | None]:
     ages = table.ints("age")
     wheelchair, pa, solo = table.flags("wheelchair"), table.flags("needs_pa"), table.flags("solo")
     max_ride = table.ints("max_ride_min", blank=None)
+    stops = _stop_ids(table, ids, lat, lon, school_ids)
     needs = table.cells("need")
     schools = table.cells("school_id")
     out: list[Pupil | None] = []
@@ -464,9 +470,63 @@ def _pupils(table: _Table, school_ids: set[str]) -> list[Pupil | None]:
                 needs_pa=bool(pa[i]),
                 solo=bool(solo[i]),
                 max_ride_min=max_ride[i],
+                stop_id=stops[i],
             )
         )
     return out
+
+
+STOP_TOLERANCE_M = 25.0
+"""Pupils of one stop must be within this distance of the stop's first pupil (a shared point)."""
+
+
+def _stop_ids(
+    table: _Table,
+    ids: list[str],
+    lat: list[float | None],
+    lon: list[float | None],
+    school_ids: set[str],
+) -> list[str | None]:
+    """The optional ``stop_id`` column: a shared pickup point (siblings, a collection point).
+
+    Pupils with the same stop_id board at one visit, so they must be at the same point (within
+    :data:`STOP_TOLERANCE_M`). A stop may serve pupils of several schools (each school's
+    vehicle visits it for its own pupils). A stop id names a point in a travel matrix beside
+    school ids and the ids of pupils without a stop, so it must not equal either.
+    """
+    from transport.geo import great_circle_miles
+
+    if "stop_id" not in table.frame.columns:
+        return [None] * len(ids)
+    cells = table.cells("stop_id")
+    door_to_door = {pid for pid, stop in zip(ids, cells, strict=True) if pid and not stop}
+    first: dict[str, int] = {}
+    for i, stop in enumerate(cells):
+        if not stop:
+            continue
+        if stop in school_ids:
+            table.add(i, "stop_id", f"stop_id {stop!r} is also a school_id: give stops own ids")
+        elif stop in door_to_door:
+            table.add(
+                i, "stop_id", f"stop_id {stop!r} is also the pupil_id of a pupil without a stop"
+            )
+        if stop not in first:
+            first[stop] = i
+            continue
+        j = first[stop]
+        if None in (lat[i], lon[i], lat[j], lon[j]):
+            continue
+        metres = 1609.344 * float(
+            great_circle_miles(np.array([[lat[i], lon[i]]]), np.array([[lat[j], lon[j]]]))[0, 0]
+        )
+        if metres > STOP_TOLERANCE_M:
+            table.add(
+                i,
+                "stop_id",
+                f"stop_id {stop!r} is {metres:,.0f} m from the same stop on row {j + 2}: "
+                "pupils of one stop board at one point",
+            )
+    return [c or None for c in cells]
 
 
 def _vehicles(table: _Table) -> list[VehicleType | None]:

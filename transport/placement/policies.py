@@ -37,6 +37,7 @@ from transport.model import (
     Shortfall,
     Unplaced,
 )
+from transport.placement.explain import PlacementGrid, explain_placements, kept_pupils
 from transport.scenario import PLACEMENT_POLICIES
 from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
 from transport.units import to_pence
@@ -68,6 +69,31 @@ def _setup(data: Dataset, travel: TravelModel) -> _Problem:
         suitable=suitable,
         matrix=matrix,
     )
+
+
+def _check_travel(data: Dataset, prob: _Problem, *, keep_current: bool, source: str) -> None:
+    """Every pupil → school pair the policy may use has a finite travel time (a travel matrix
+    may lack pairs): pupils keeping their school need that one, the others every suitable one."""
+    minutes = prob.matrix.minutes
+    if np.isfinite(minutes).all():
+        return
+    from transport.errors import InputError
+    from transport.travel.matrix import missing_pairs, missing_problem
+
+    needed = prob.suitable.copy()
+    if keep_current:
+        column = {s: j for j, s in enumerate(prob.school_ids)}
+        for i, pupil in enumerate(data.pupils):
+            if pupil.school_id is not None:
+                needed[i] = False
+                needed[i, column[pupil.school_id]] = True
+    ids = [p.travel_id for p in data.pupils]
+    count, examples = missing_pairs(minutes, ids, prob.school_ids, needed)
+    if count:
+        from pathlib import Path
+
+        file = Path(source).name
+        raise InputError([missing_problem(count, examples, "placement needs", file)])
 
 
 def _no_school_reason(pupil: Pupil) -> str:
@@ -202,6 +228,7 @@ def place_pupils(
     scope: str = "all",
     travel: TravelModel | None = None,
     params: Parameters | None = None,
+    explain: bool = True,
 ) -> PlacementResult:
     """Place every pupil under a policy; those who cannot be placed are listed with the reason.
 
@@ -219,11 +246,15 @@ def place_pupils(
         The travel model (default: the contract's crow-fly model with ``params.travel``).
     params
         Run parameters; ``params.cost`` sets the estimate ``optimal`` minimises.
+    explain
+        Give each placement its reason (``False`` for trial placements that are scored and
+        thrown away, such as siting capacity).
 
     Returns
     -------
     PlacementResult
-        Placements in the pupils' file order, the unplaced with reasons, and (for
+        Placements in the pupils' file order, each with the reason the pupil is at that
+        school (:mod:`transport.placement.explain`), the unplaced with reasons, and (for
         ``nearest-suitable``) the shortfall by school and need.
     """
     if policy not in POLICIES:
@@ -237,6 +268,12 @@ def place_pupils(
     params = params or Parameters()
     travel = travel or CrowFlyModel(params.travel)
     prob = _setup(data, travel)
+    _check_travel(
+        data,
+        prob,
+        keep_current=policy == "keep" or scope == "new-entrants",
+        source=str(travel.describe().get("file") or "travel model"),
+    )
     placed: list[Placement] = []
     remaining = prob.capacity.copy()
     order = list(range(len(data.pupils)))
@@ -263,6 +300,12 @@ def place_pupils(
         shortfall = _shortfall(data, prob, placed)
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     placed.sort(key=lambda pl: rank[pl.pupil_id])
+    if explain:
+        grid = PlacementGrid(prob.school_ids, prob.capacity, prob.suitable, prob.matrix.miles)
+        kept = kept_pupils(data.pupils, policy=policy, scope=scope)
+        placed = list(
+            explain_placements(data, placed, grid, policy=policy, kept=kept, params=params)
+        )
     unplaced.sort(key=lambda u: rank[u.pupil_id])
     return PlacementResult(policy, tuple(placed), tuple(unplaced), shortfall)
 

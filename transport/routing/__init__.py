@@ -30,17 +30,20 @@ from typing import Any
 from transport.costing import route_cost
 from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
+from transport.executor import Executor
 from transport.model import (
     Dataset,
     Parameters,
     PlacementResult,
+    RideExplanation,
     Route,
     Stop,
     Unrouted,
 )
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
-from transport.routing._solve import RoutingWarning
+from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing.explain import summarise_explanations
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -51,13 +54,15 @@ __all__ = [
     "RoutingOptions",
     "RoutingSettings",
     "RoutingWarning",
+    "WORK_UNIT_MOVES",
     "plan_routes",
     "route_cost",
 ]
 
 RoutingOptions = RoutingSettings
-"""How to solve (backend, time budget, seed, workers, mixed-school routes): the scenario's
-``[routing]`` settings, :class:`transport.scenario.RoutingSettings` (the same class)."""
+"""How to solve (backend, time or work limit, seed, workers, strict limits, mixed-school
+routes): the scenario's ``[routing]`` settings, :class:`transport.scenario.RoutingSettings`
+(the same class)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,9 @@ class RoutePlan:
     unrouted: tuple[Unrouted, ...]
     school_status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    explanations: tuple[RideExplanation, ...] = ()
+    """Each stop's limit, direct time, reason for a ride over its limit and afternoon run, in
+    the order of ``stops`` (:mod:`transport.routing.explain`)."""
 
     @property
     def annual_transport_cost(self) -> float:
@@ -107,6 +115,7 @@ class RoutePlan:
             statuses[key] = statuses.get(key, 0) + 1
         out["school_status_counts"] = dict(sorted(statuses.items()))
         out["school_days"] = params.cost.school_days
+        out.update(summarise_explanations(self.explanations))
         return out
 
 
@@ -118,6 +127,7 @@ def plan_routes(
     params: Parameters | None = None,
     options: RoutingOptions | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    executor: Executor | None = None,
 ) -> RoutePlan:
     """Plan the routes that take every placed pupil to school at the least annual cost.
 
@@ -135,6 +145,11 @@ def plan_routes(
         Backend, time budget, seed, workers, mixed-school routes.
     progress
         Called with a :class:`ProgressEvent` as each school is solved.
+    executor
+        A cluster's executor (:mod:`transport.cluster`) to run the per-school searches on its
+        workers; default: ``options.workers`` local worker processes. In work mode
+        (``options.work_limit``) the plan is the same on any executor; in time mode
+        ``workers = 0`` shares the time among the cluster's workers.
 
     Returns
     -------
@@ -162,6 +177,9 @@ def plan_routes(
             f"(first: {bad[0]})"
         )
     start = time.perf_counter()
+    started = time.time()
+    # the travel model's dwell is the one its matrices were made with
+    params = replace(params, travel=replace(params.travel, dwell_min=travel.dwell_min))
 
     def report(done: int, total: int, routed: int, cost: float, stage: str, sid: str | None):
         if progress is not None:
@@ -177,12 +195,15 @@ def plan_routes(
         travel=travel,
         params=params,
         backend=options.backend,
-        time_limit_s=options.time_limit_s,
+        effort=Effort(options.time_limit_s, options.work_limit),
         seed=options.seed,
-        workers=options.worker_count,
+        workers=_lanes(options, executor),
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
+        strict_limits=options.strict_limits,
         report=report,
+        started=started,
+        executor=executor,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(
@@ -191,4 +212,12 @@ def plan_routes(
         unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
+        explanations=result.explanations,
     )
+
+
+def _lanes(options: RoutingOptions, executor: Executor | None) -> int:
+    """Searches at once: ``options.workers``, or with 0 one per CPU here, or per cluster worker."""
+    if executor is not None and not options.workers:
+        return max(1, executor.workers)
+    return options.worker_count

@@ -1,6 +1,6 @@
 """Exact routing of small schools, and the repairs every backend's answer goes through.
 
-* :func:`solve_exact` solves a school of up to :data:`EXACT_MAX_PUPILS` pupils to optimality:
+* :func:`solve_exact` solves a school of up to :data:`EXACT_MAX_VISITS` visits to optimality:
   the best feasible pickup order of every subset (depth-first search on the reversed route),
   then the best partition of the pupils into subsets (dynamic programming over bit masks).
 * :func:`repair` makes any set of drafts correct and complete: it removes pupils from routes
@@ -23,28 +23,34 @@ from transport.routing._problem import (
     times_ok,
 )
 
-EXACT_MAX_PUPILS = 8
+EXACT_MAX_VISITS = 8
 
 
 def solve_exact(sub: SubProblem) -> list[Draft] | None:
     """The optimal drafts of a small uncapped sub-problem, or ``None`` when it is not small."""
     n = sub.n
-    if n > EXACT_MAX_PUPILS or sub.caps:
+    if n > EXACT_MAX_VISITS or sub.caps:
         return None
-    max_load = max((v.seats + v.wheelchairs for v in sub.variants), default=0)
+    max_seats = max((v.seats for v in sub.variants), default=0)
+    max_wheels = max((v.wheelchairs for v in sub.variants), default=0)
     best_cm: dict[int, tuple[int, tuple[int, ...]]] = {}
     conflict = [0] * n
     for a, b in sub.incompatible:
         conflict[a] |= 1 << b
         conflict[b] |= 1 << a
+    seats = [int(x) for x in sub.seats]
+    wheels = [int(x) for x in sub.wheels]
 
-    def dfs(mask: int, rev: list[int], t: int, cm: int, prev: int) -> None:
+    def dfs(mask: int, rev: list[int], t: int, cm: int, prev: int, s: int, w: int) -> None:
         for x in range(n):
             bit = 1 << x
             if mask & bit or conflict[x] & mask:
                 continue
-            arrive = t + int(sub.time_s[x + 1, prev])
-            if arrive > int(sub.limit_s[x]):
+            s2, w2 = s + seats[x], w + wheels[x]
+            if s2 > max_seats or w2 > max_wheels:
+                continue
+            arrive = t + int(sub.time_t[x + 1, prev])
+            if arrive > int(sub.limit_t[x]):
                 continue
             d = cm + int(sub.dist_cm[x + 1, prev])
             m2 = mask | bit
@@ -52,11 +58,10 @@ def solve_exact(sub: SubProblem) -> list[Draft] | None:
             old = best_cm.get(m2)
             if old is None or d < old[0]:
                 best_cm[m2] = (d, tuple(reversed(rev)))
-            if len(rev) < max_load:
-                dfs(m2, rev, arrive + sub.dwell_s, d, x + 1)
+            dfs(m2, rev, arrive + int(sub.dwell_t[x]), d, x + 1, s2, w2)
             rev.pop()
 
-    dfs(0, [], 0, 0, 0)
+    dfs(0, [], 0, 0, 0, 0, 0)
     cost: dict[int, tuple[int, Draft]] = {}
     for mask, (cm, seq) in best_cm.items():
         k = best_variant(sub, seq, cm=cm)

@@ -2,8 +2,9 @@
 
 Two schools may share a vehicle when they are within the radius (road miles, either way) and
 their ``arrive_by`` differ by at most :data:`ARRIVE_BY_GAP_MIN` minutes. A merged route drives
-every pickup of both routes (one route's pickups, then the other's), then both schools in
-turn. The stop at the first school adds the dwell to the ride of the pupils still aboard; the
+every pickup visit of both routes (one route's visits, then the other's), then both schools in
+turn; two routes that both visit one shared stop are not merged (a stop is one visit). The
+stop at the first school adds the dwell to the ride of the pupils still aboard; the
 vehicle reaches the second school by its ``arrive_by`` and the first one by its own (so pupils
 of the first school may arrive a little early). Every rule of a route is checked again on the
 merged route, with the travel model's own minutes and miles, and a merge is made only when it
@@ -21,9 +22,9 @@ import numpy as np
 
 from transport.model import Parameters, Pupil, VehicleType
 from transport.routing._local import CapLedger
-from transport.routing._plan import RouteSpec, SchoolTravel, rides_and_miles
+from transport.routing._plan import RouteSpec, SchoolTravel, Visits, rides_and_miles
 from transport.routing._problem import route_cost
-from transport.travel import TravelModel, as_points
+from transport.travel import TravelModel, as_points, stack_points
 
 ARRIVE_BY_GAP_MIN = 15
 
@@ -55,35 +56,42 @@ class _Pair:
         # the school each pupil is placed at (a new entrant's own school_id is blank)
         self.placed = {p.pupil_id: st.school.school_id for st in (a, b) for p in st.pupils}
         self.node = {p.pupil_id: 2 + i for i, p in enumerate(pupils)}
-        pts = np.vstack([as_points([a.school, b.school]), as_points(pupils)])
+        pts = stack_points(as_points([a.school, b.school]), as_points(pupils))
         m = travel.travel_matrix(pts, pts)
         self.miles, self.minutes = np.asarray(m.miles), np.asarray(m.minutes)
 
-    def evaluate(self, order: tuple[str, ...], first: int, dwell: float, params: Parameters):
-        """Rides, miles and arrivals of a merged route, or None when a rule is broken."""
+    def evaluate(
+        self, order: Visits, first: int, params: Parameters, strict: bool
+    ) -> tuple[list[float], float, list[float], str] | None:
+        """Rides (per pupil), miles and arrivals of a merged route, or None when a rule is
+        broken."""
         second = 1 - first
-        nodes = [self.node[p] for p in order]
+        nodes = [self.node[v[0]] for v in order]
         to_first = [0.0] * len(nodes)
         t = float(self.minutes[nodes[-1], first])
         miles = float(self.miles[nodes[-1], first]) + float(self.miles[first, second])
         to_first[-1] = t
         for j in range(len(nodes) - 2, -1, -1):
-            t += float(self.minutes[nodes[j], nodes[j + 1]]) + dwell
+            t += float(self.minutes[nodes[j], nodes[j + 1]])
+            t += params.travel.dwell_of_visit(len(order[j + 1]))
             miles += float(self.miles[nodes[j], nodes[j + 1]])
             to_first[j] = t
-        delta = float(self.minutes[first, second]) + dwell
+        delta = float(self.minutes[first, second]) + params.travel.dwell_min
+        if not np.isfinite(delta) or not np.isfinite(miles):
+            return None
         s1, s2 = self.schools[first], self.schools[second]
         t1 = min(float(s1.arrive_by), float(s2.arrive_by) - delta)
         rides, arrival = [], []
-        for p, r in zip(order, to_first, strict=True):
-            pupil = self.pupils[p]
-            mine = 0 if self.placed[p] == s1.school_id else 1
-            ride = r if mine == 0 else r + delta
-            direct = float(self.minutes[self.node[p], first if mine == 0 else second])
-            if ride > params.ride.effective_limit(pupil, direct):
-                return None
-            rides.append(ride)
-            arrival.append(t1 if mine == 0 else t1 + delta)
+        for visit, r in zip(order, to_first, strict=True):
+            for p in visit:
+                pupil = self.pupils[p]
+                mine = 0 if self.placed[p] == s1.school_id else 1
+                ride = r if mine == 0 else r + delta
+                direct = float(self.minutes[self.node[p], first if mine == 0 else second])
+                if ride > params.ride.effective_limit(pupil, direct, strict=strict):
+                    return None
+                rides.append(ride)
+                arrival.append(t1 if mine == 0 else t1 + delta)
         return rides, miles, arrival, f"{s1.school_id};{s2.school_id}"
 
 
@@ -97,14 +105,17 @@ def merge_mixed(
     ledger: CapLedger,
     incompatible: set[frozenset[str]],
     vehicles: Sequence[VehicleType],
+    strict_limits: bool = False,
 ) -> tuple[list[RouteSpec], dict[str, Any]]:
     """Merge pairs of routes of nearby schools where that saves money; returns the saving."""
-    dwell = travel.dwell_min
     pupil = {p.pupil_id: p for st in by_school.values() for p in st.pupils}
 
     def cost(s: RouteSpec) -> float:
-        _, miles = rides_and_miles(by_school[s.school_id], s.pupils, dwell)
+        _, miles = rides_and_miles(by_school[s.school_id], s.visits, params.travel)
         return route_cost(s.vehicle, round(miles, 2), s.has_pa, params)
+
+    def stops_of(s: RouteSpec) -> set[str]:
+        return {sid for p in s.pupils if (sid := pupil[p].stop_id) is not None}
 
     mergeable = [k for k, s in enumerate(specs) if not any(pupil[p].solo for p in s.pupils)]
     by_sid: dict[str, list[int]] = {}
@@ -138,11 +149,13 @@ def merge_mixed(
             fitting = _fitting([pupil[p] for p in both], vehicles, ledger, freed)
             if not fitting:
                 continue
+            if stops_of(specs[ka]) & stops_of(specs[kb]):
+                continue  # a shared stop is one visit
             has_pa = any(pupil[p].needs_pa for p in both)
             best = None
-            for order in (both, specs[kb].pupils + specs[ka].pupils):
+            for order in (specs[ka].visits + specs[kb].visits, specs[kb].visits + specs[ka].visits):
                 for first in (0, 1):
-                    got = pair.evaluate(order, first, dwell, params)
+                    got = pair.evaluate(order, first, params, strict_limits)
                     if got is None:
                         continue
                     miles = round(got[1], 2)

@@ -1,15 +1,15 @@
 """The OR-Tools backend: one sub-problem as a reversed vehicle routing problem.
 
-Nodes: 0 is the school (every vehicle starts there), ``i + 1`` is pupil ``i``, ``n + 1`` is a
+Nodes: 0 is the school (every vehicle starts there), ``k + 1`` is visit ``k``, ``n + 1`` is a
 dummy end reached at no cost or time. A vehicle drives the pickups backwards, so the time
-dimension's cumul at a pupil is that pupil's ride (a pickup's dwell is the service time at its
+dimension's cumul at a visit is its pupils' ride (a visit's dwell is the service time at its
 node) and the ride limit is a plain upper bound on the cumul.
 
-Vehicles are copies of each :class:`~transport.routing._problem.Variant`; pupils needing a PA
-may only use variants with one, wheelchair users only variants with a space (allowed
-vehicles); incompatible pupils get different vehicles (``AllDifferentExcept``) and a type cap
-is a bound on the sum of the copies' active flags. Every pupil is a disjunction with a large
-penalty, so the search always returns an answer; a dropped pupil is repaired afterwards.
+Vehicles are copies of each :class:`~transport.routing._problem.Variant`; visits needing a PA
+may only use variants with one, visits with wheelchair users only variants with the spaces
+(allowed vehicles); incompatible visits get different vehicles (``AllDifferentExcept``) and a
+type cap is a bound on the sum of the copies' active flags. Every visit is a disjunction with a
+large penalty, so the search always returns an answer; a dropped visit is repaired afterwards.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def _matrices(sub: SubProblem) -> tuple[np.ndarray, np.ndarray]:
     n = sub.n
     t = np.zeros((n + 2, n + 2), dtype=np.int64)
     d = np.zeros((n + 2, n + 2), dtype=np.int64)
-    t[: n + 1, : n + 1] = sub.time_s.T
+    t[: n + 1, : n + 1] = sub.time_t.T
     d[: n + 1, : n + 1] = sub.dist_cm.T
-    t[1 : n + 1, : n + 1] += sub.dwell_s
+    t[1 : n + 1, : n + 1] += sub.dwell_t[:, None]
     np.fill_diagonal(t, 0)
     t[:, n + 1] = 0
     d[:, n + 1] = 0
@@ -42,7 +42,7 @@ def solve_ortools(
     sub: SubProblem,
     *,
     solutions: int | None,
-    time_limit_s: float,
+    time_limit_s: float | None,
     first_solution: str = FIRST_SOLUTION,
 ) -> SubSolution:
     """Solve one sub-problem with guided local search.
@@ -54,7 +54,7 @@ def solve_ortools(
     solutions
         OR-Tools' solution limit (deterministic stop); ``None`` stops on time only.
     time_limit_s
-        Wall-clock safety limit.
+        Wall-clock limit; ``None``: none (deterministic with ``solutions``).
     first_solution
         Name of an OR-Tools first solution strategy.
     """
@@ -78,19 +78,19 @@ def solve_ortools(
         routing.SetFixedCostOfVehicle(v.fixed_pence, veh)
 
     time_cb = routing.RegisterTransitMatrix(t.tolist())
-    horizon = int(sub.limit_s.max()) + int(t.max()) + 1
+    horizon = int(sub.limit_t.max()) + int(t.max()) + 1
     routing.AddDimension(time_cb, 0, horizon, True, "ride")
     ride = routing.GetDimensionOrDie("ride")
     for i in range(n):
-        ride.CumulVar(manager.NodeToIndex(i + 1)).SetRange(0, int(sub.limit_s[i]))
+        ride.CumulVar(manager.NodeToIndex(i + 1)).SetRange(0, int(sub.limit_t[i]))
 
-    seat = [0] + [0 if w else 1 for w in sub.wheelchair] + [0]
+    seat = [0] + [int(x) for x in sub.seats] + [0]
     seat_cb = routing.RegisterUnaryTransitVector(seat)
     routing.AddDimensionWithVehicleCapacity(
         seat_cb, 0, [sub.variants[k].seats for k in vehicle_variant], True, "seats"
     )
-    if sub.wheelchair.any():
-        wheel = [0] + [1 if w else 0 for w in sub.wheelchair] + [0]
+    if sub.wheels.any():
+        wheel = [0] + [int(x) for x in sub.wheels] + [0]
         wheel_cb = routing.RegisterUnaryTransitVector(wheel)
         routing.AddDimensionWithVehicleCapacity(
             wheel_cb, 0, [sub.variants[k].wheelchairs for k in vehicle_variant], True, "wheel"
@@ -128,7 +128,8 @@ def solve_ortools(
     )
     if solutions is not None:
         params.solution_limit = max(1, int(solutions))
-    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if time_limit_s is not None:
+        params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
     assignment = None
     search_start = time.perf_counter()
     if sub.initial:
@@ -144,7 +145,7 @@ def solve_ortools(
     if assignment is None:
         assignment = routing.SolveWithParameters(params)
     wall = time.perf_counter() - start
-    clock = time.perf_counter() - search_start >= 0.98 * time_limit_s
+    clock = time_limit_s is not None and time.perf_counter() - search_start >= 0.98 * time_limit_s
     if assignment is None:
         return SubSolution(
             sub.school_id,

@@ -1,14 +1,17 @@
 """The steps of a plan: group by school, solo pupils, solve, share vehicle caps, repair, write.
 
-1. Placed pupils are grouped by school; a pupil no vehicle type can carry is unrouted.
+1. Placed pupils are grouped by school; a pupil no vehicle type can carry is unrouted. Travel
+   among each school's pickup points is checked: a pair without a travel time (a travel
+   matrix that lacks it) is reported, all at once.
 2. Solo pupils get a route of their own in the cheapest type that can carry them.
-3. Each school's other pupils are one sub-problem; all are solved in parallel (phase 1) with
-   every type not yet used up.
+3. Each school's other pupils are one sub-problem of pickup visits (a shared stop's pupils in
+   one visit); all are searched in parallel, sharing the time (or work) limit
+   (:mod:`transport.routing._solve`).
 4. If the plan uses more routes of a capped type than ``available``, the routes left are shared
    among schools in proportion to what they used and the schools over their share are solved
-   again with caps (phase 2, OR-Tools, which can cap a type across both PA variants).
+   again with caps (phase 2, warm-started from the plan cut down to the caps).
 5. Every school's answer is repaired (:func:`transport.routing._local.repair`): rules checked,
-   dropped pupils inserted, each route in its cheapest type; the vehicle caps are held by one
+   dropped visits inserted, each route in its cheapest type; the vehicle caps are held by one
    ledger across the plan.
 6. Optionally routes of nearby schools are merged (mixed-school routes).
 """
@@ -22,7 +25,18 @@ from typing import Any
 
 import numpy as np
 
-from transport.model import Dataset, Parameters, PlacementResult, Pupil, Route, Stop, Unrouted
+from transport.errors import InputError
+from transport.executor import Executor
+from transport.model import (
+    Dataset,
+    Parameters,
+    PlacementResult,
+    Pupil,
+    RideExplanation,
+    Route,
+    Stop,
+    Unrouted,
+)
 from transport.routing._local import CapLedger, all_ok, enforce_caps, repair, warm_start
 from transport.routing._plan import RouteSpec, SchoolTravel, build_routes
 from transport.routing._problem import (
@@ -30,28 +44,30 @@ from transport.routing._problem import (
     SubProblem,
     SubSolution,
     build_subproblem,
+    carries_alone,
     draft_cost,
     draft_ok,
     make_variants,
+    pickup_places,
     route_cost,
     travel_for,
     unroutable_reason,
 )
 from transport.routing._solve import (
+    WORK_UNIT_MOVES,
+    Effort,
+    SearchReport,
     cap_shares,
-    needs_search,
-    run_subproblems,
-    share_budget,
+    run_searches,
     type_usage,
 )
+from transport.routing.explain import explain_routes
 from transport.travel import TravelModel
+from transport.travel.matrix import missing_pairs, missing_problem
 
-PHASE1_SHARE = 0.8
-PHASE1_SHARE_WITH_CAPS = 0.5
-PHASE2_SHARE = 0.2
-POOL_START_S = 1.5  # starting worker processes (spawn, importing the solvers)
-DEADLINE = 0.9  # no search runs past this share of the time limit (the rest: setup and repair)
+PHASE1_SHARE_WITH_CAPS = 0.6  # of the search time or work, when a vehicle cap may bind
 CAPS_USED_UP = "the available cap of every vehicle type that can carry this pupil is used up"
+NO_ROUTE_IN_LIMIT = "no vehicle can carry this pupil within their ride limit"
 
 Report = Callable[[int, int, int, float, str, str | None], None]
 
@@ -63,6 +79,7 @@ class PlanResult:
     unrouted: tuple[Unrouted, ...]
     status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    explanations: tuple[RideExplanation, ...] = ()
 
 
 def _group(
@@ -79,11 +96,29 @@ def _group(
             continue
         by_school.setdefault(pl.school_id, []).append(pupil)
     out = {}
+    missing, examples = 0, []
     for sid in sorted(by_school):
         school = data.school_by_id[sid]
-        miles, minutes = travel_for(school, by_school[sid], travel)
-        out[sid] = SchoolTravel(school, tuple(by_school[sid]), miles, minutes)
+        miles, minutes, places = travel_for(school, by_school[sid], travel)
+        if not np.isfinite(minutes[:, 0]).all() or not np.isfinite(minutes[1:, 1:]).all():
+            reps, _ = pickup_places(by_school[sid])
+            ids = [sid, *(p.travel_id for p in reps)]
+            needed = np.zeros(minutes.shape, dtype=bool)
+            needed[1:, :] = True  # every pickup point to the school and to one another
+            count, first = missing_pairs(minutes, ids, ids, needed)
+            missing += count
+            examples += first[: max(0, 5 - len(examples))]
+        out[sid] = SchoolTravel(school, tuple(by_school[sid]), miles, minutes, places)
+    if missing:
+        raise InputError([missing_problem(missing, examples, "the routes need", _source(travel))])
     return out, unrouted
+
+
+def _source(travel: TravelModel) -> str:
+    from pathlib import Path
+
+    source = travel.describe().get("file")
+    return Path(source).name if source else "travel model"
 
 
 def _solo_route(
@@ -91,11 +126,10 @@ def _solo_route(
 ) -> RouteSpec | None:
     """The cheapest type (with a route left) that can carry a solo pupil alone."""
     miles = round(float(st.miles[st.node(pupil.pupil_id), 0]), 2)
-    pa = 1 if pupil.needs_pa else 0
     usable = ledger.usable()
     best = None
     for k, v in enumerate(data.vehicles):
-        ok = v.wheelchair_spaces >= 1 and v.seats >= pa if pupil.wheelchair else v.seats >= 1 + pa
+        ok = carries_alone(v, pupil)
         if not ok or (usable is not None and v.vehicle_type not in usable):
             continue
         cost = route_cost(v, miles, pupil.needs_pa, params)
@@ -104,7 +138,7 @@ def _solo_route(
     if best is None:
         return None
     ledger.swap(None, best[2].vehicle_type)
-    return RouteSpec(st.school.school_id, best[2], pupil.needs_pa, (pupil.pupil_id,))
+    return RouteSpec(st.school.school_id, best[2], pupil.needs_pa, ((pupil.pupil_id,),))
 
 
 def _solo_cost(spec: RouteSpec, st: SchoolTravel, params: Parameters) -> float:
@@ -117,11 +151,11 @@ def _subproblem(
     pupils: list[Pupil],
     data: Dataset,
     params: Parameters,
-    travel: TravelModel,
     ledger: CapLedger,
+    *,
     seed: int,
+    strict_limits: bool,
 ) -> SubProblem:
-    idx = [0] + [st.node(p.pupil_id) for p in pupils]
     usable = ledger.usable()
     variants = [
         v
@@ -131,25 +165,22 @@ def _subproblem(
     return build_subproblem(
         st.school,
         pupils,
-        st.miles[np.ix_(idx, idx)],
-        st.minutes[np.ix_(idx, idx)],
+        st.miles,
+        st.minutes,
+        st.places,
         variants=variants,
         incompatible={frozenset(p) for p in data.incompatible},
         params=params,
-        dwell_min=travel.dwell_min,
+        dwell_min=params.travel.dwell_min,
+        strict_limits=strict_limits,
         seed=seed,
     )
-
-
-def _with_budgets(subs: dict[str, SubProblem], seconds: float, workers: int) -> list[SubProblem]:
-    budgets = share_budget(subs.values(), seconds, workers)
-    return [s.with_budget(budgets[sid]) if sid in budgets else s for sid, s in subs.items()]
 
 
 def _enforce_caps(
     subs: dict[str, SubProblem], drafts: dict[str, list[Draft]], ledger: CapLedger
 ) -> dict[str, list[int]]:
-    """Safety net: take routes off a type used beyond its cap; returns pupils to re-insert."""
+    """Safety net: take routes off a type used beyond its cap; returns visits to re-insert."""
     loose: dict[str, list[int]] = {}
     for sid in sorted(drafts):
         before = {i for d in drafts[sid] for i in d.seq}
@@ -162,9 +193,10 @@ def _split(
     data: Dataset,
     by_school: dict[str, SchoolTravel],
     params: Parameters,
-    travel: TravelModel,
     ledger: CapLedger,
+    *,
     seed: int,
+    strict_limits: bool,
 ) -> tuple[list[RouteSpec], dict[str, SubProblem], list[Unrouted]]:
     """Solo pupils' routes, and one sub-problem per school for everyone else."""
     specs: list[RouteSpec] = []
@@ -182,14 +214,33 @@ def _split(
             else:
                 specs.append(spec)
         if regular:
-            subs[sid] = _subproblem(st, regular, data, params, travel, ledger, seed)
+            subs[sid] = _subproblem(
+                st, regular, data, params, ledger, seed=seed, strict_limits=strict_limits
+            )
     return specs, subs, unrouted
 
 
-def _seconds(share: float, subs: dict[str, SubProblem], workers: int) -> float:
-    """Search seconds in a share of the time limit, less the start of worker processes."""
-    parallel = workers > 1 and sum(1 for s in subs.values() if needs_search(s)) > 1
-    return max(0.25 * share, share - POOL_START_S) if parallel else share
+@dataclass(frozen=True)
+class Clock:
+    """When the plan started, and the effort it may spend."""
+
+    started: float  # seconds since the epoch
+    effort: Effort
+    reserve_s: float  # kept after the searches for repair, mixed-school routes and writing
+
+    @property
+    def search_end(self) -> float:
+        return self.started + max(0.05, self.effort.time_limit_s - self.reserve_s)
+
+    def at(self, share: float) -> float:
+        return self.started + share * (self.search_end - self.started)
+
+
+def reserve_seconds(time_limit_s: float, pupils: int, mixed: bool) -> float:
+    """Seconds the steps after the searches take (measured on Kent: repair and route building
+    about 0.2 ms a pupil, mixed-school pairing about 0.5 ms), with a margin."""
+    per_pupil = 0.0003 + (0.0008 if mixed else 0.0)
+    return min(0.15 * time_limit_s, 0.2 + 0.01 * time_limit_s + per_pupil * pupils)
 
 
 def _solve(
@@ -197,49 +248,57 @@ def _solve(
     ledger: CapLedger,
     *,
     backend: str,
-    time_limit_s: float,
+    clock: Clock,
     workers: int,
-    on_done: Callable[[SubProblem, SubSolution], None],
-    started: float,
-) -> tuple[dict[str, SubProblem], dict[str, SubSolution], list[str]]:
-    """Phase 1 for every school, then phase 2 for the schools over their share of a cap.
+    seed: int,
+    on_first: Callable[[SubSolution], None],
+    executor: Executor | None = None,
+) -> tuple[dict[str, SubProblem], SearchReport, list[str]]:
+    """The searches, then phase 2 for the schools over their share of a vehicle cap.
 
-    ``started`` (seconds since the epoch) is when the plan began: no search runs past
-    ``DEADLINE`` × the time limit from then (phase 1 with caps: its own share and a little).
+    When a cap may bind, the searches stop at :data:`PHASE1_SHARE_WITH_CAPS` of the time (or
+    work); the rest goes to the schools solved again with caps, or, when no cap is broken, to
+    more search for every school still searching.
     """
-    again_possible = any(k > 0 for k in ledger.left.values())
-    share1 = PHASE1_SHARE_WITH_CAPS if again_possible else PHASE1_SHARE
-    jobs = _with_budgets(subs, _seconds(time_limit_s * share1, subs, workers), workers)
-    subs = {s.school_id: s for s in jobs}
-    sols = run_subproblems(
-        jobs,
-        backend=backend,
-        workers=workers,
-        on_done=lambda sol: on_done(subs[sol.school_id], sol),
-        deadline=started + time_limit_s * (share1 + 0.1 if again_possible else DEADLINE),
-    )
+    effort = clock.effort
+    capped = any(k > 0 for k in ledger.left.values())
+    share1 = PHASE1_SHARE_WITH_CAPS if capped else 1.0
+    total_moves = int((effort.work_limit or 0) * WORK_UNIT_MOVES)
+
+    def search(jobs: list[SubProblem], share_from: float, share_to: float) -> SearchReport:
+        return run_searches(
+            jobs,
+            backend=backend,
+            workers=workers,
+            effort=effort,
+            deadline=clock.at(share_to),
+            work_moves=int(total_moves * (share_to - share_from)),
+            seed=seed,
+            on_first=on_first,
+            executor=executor,
+        )
+
+    report = search(list(subs.values()), 0.0, share1)
+    sols = report.solutions
     again, caps_by_school = cap_shares(ledger.left, type_usage(subs, sols))
     if again:
         redo = {
             sid: subs[sid].with_caps(
-                caps_by_school[sid],
-                subs[sid].budget_s,
-                warm_start(subs[sid], sols[sid].drafts, caps_by_school[sid]),
+                caps_by_school[sid], warm_start(subs[sid], sols[sid].drafts, caps_by_school[sid])
             )
             for sid in again
         }
-        seconds = _seconds(time_limit_s * PHASE2_SHARE, redo, workers)
-        redo = {s.school_id: s for s in _with_budgets(redo, seconds, workers)}
         subs.update(redo)
-        sols.update(
-            run_subproblems(
-                list(redo.values()),
-                backend=backend,
-                workers=workers,
-                deadline=started + time_limit_s * DEADLINE,
-            )
-        )
-    return subs, sols, sorted(again)
+        report.merge(search(list(redo.values()), share1, 1.0))
+    elif share1 < 1.0:
+        more = [
+            subs[sid].with_initial(sols[sid].drafts)
+            for sid in sorted(subs)
+            if sols[sid].status.startswith("feasible") and sid not in report.converged
+        ]
+        if more:
+            report.merge(search(more, share1, 1.0))
+    return subs, report, sorted(again)
 
 
 def _repair(
@@ -264,14 +323,23 @@ def _repair(
         fixed, left = repair(sub, drafts[sid], ledger)
         inserted += len(set(sol.dropped) | set(loose[sid]))
         assert all_ok(sub, fixed), f"repair left a broken route at school {sid}"
-        unrouted.extend(Unrouted(sub.pupil_ids[i], CAPS_USED_UP) for i in left)
+        for k in left:
+            # a visit no vehicle left can carry: its pupils are unrouted, with the reason
+            reason = CAPS_USED_UP if _fits_alone(sub, k) else NO_ROUTE_IN_LIMIT
+            unrouted.extend(Unrouted(sub.pupil_ids[i], reason) for i in sub.members[k])
         for d in fixed:
             v = sub.variants[d.variant]
-            seq = tuple(sub.pupil_ids[i] for i in d.seq)
             has_pa = bool(sub.needs_pa[list(d.seq)].any())
-            specs.append(RouteSpec(sid, data.vehicles[v.type_index], has_pa, seq))
+            specs.append(
+                RouteSpec(sid, data.vehicles[v.type_index], has_pa, sub.visit_pupils(d.seq))
+            )
     counts = {"pupils_inserted_by_repair": inserted, "routes_fixed_by_repair": broken}
     return specs, unrouted, counts
+
+
+def _fits_alone(sub: SubProblem, k: int) -> bool:
+    """Whether visit ``k`` alone keeps its ride limit (riding direct)."""
+    return int(sub.time_t[k + 1, 0]) <= int(sub.limit_t[k])
 
 
 def run_plan(
@@ -281,48 +349,61 @@ def run_plan(
     travel: TravelModel,
     params: Parameters,
     backend: str,
-    time_limit_s: float,
+    effort: Effort,
     seed: int,
     workers: int,
     mixed_school: bool,
     mixed_radius: float,
+    strict_limits: bool,
     report: Report,
+    started: float,
+    executor: Executor | None = None,
 ) -> PlanResult:
     """Every step of a plan (see the module docstring)."""
-    started = time.time()
     by_school, unrouted = _group(data, placements, travel)
     caps = {v.vehicle_type: v.available for v in data.vehicles if v.available is not None}
     ledger = CapLedger(caps)
-    specs, subs, more = _split(data, by_school, params, travel, ledger, seed)
+    specs, subs, more = _split(
+        data, by_school, params, ledger, seed=seed, strict_limits=strict_limits
+    )
     unrouted += more
     total = len(by_school)
     solo_cost = sum(_solo_cost(s, by_school[s.school_id], params) for s in specs)
     tally = {"done": total - len(subs), "routed": len(specs), "pence": 0.0}
 
-    def on_done(sub: SubProblem, sol: SubSolution) -> None:
+    def on_first(sol: SubSolution) -> None:
+        sub = subs[sol.school_id]
         tally["done"] += 1
-        tally["routed"] += sum(len(d.seq) for d in sol.drafts)
+        tally["routed"] += sum(len(sub.members[k]) for d in sol.drafts for k in d.seq)
         tally["pence"] += sum(draft_cost(sub, d) for d in sol.drafts)
         cost = solo_cost + tally["pence"] / 100.0
         report(int(tally["done"]), total, int(tally["routed"]), cost, "solve", sol.school_id)
 
-    subs, sols, again = _solve(
+    pupils = sum(s.pupils for s in subs.values())
+    clock = Clock(started, effort, reserve_seconds(effort.time_limit_s, pupils, mixed_school))
+    subs, search, again = _solve(
         subs,
         ledger,
         backend=backend,
-        time_limit_s=time_limit_s,
+        clock=clock,
         workers=workers,
-        on_done=on_done,
-        started=started,
+        seed=seed,
+        on_first=on_first,
+        executor=executor,
     )
+    sols = search.solutions
+    searched = time.time()
     more_specs, more, counts = _repair(data, subs, sols, ledger)
     specs += more_specs
     unrouted += more
     status = {sid: "trivial" for sid in by_school} | {sid: sols[sid].status for sid in sols}
     info: dict[str, Any] = {
+        **_effort_info(effort, search),
         "backend_by_school": {sid: sols[sid].backend for sid in sorted(sols)},
         "schools_solved_again_for_caps": again,
-        "schools_stopped_by_clock": sorted(sid for sid, sol in sols.items() if sol.clock_stopped),
+        "schools_stopped_by_clock": search.cut_short,
+        "schools_converged": len(search.converged),
+        "visits": sum(s.n for s in subs.values()),
         **counts,
     }
     if mixed_school:
@@ -337,9 +418,37 @@ def run_plan(
             ledger=ledger,
             incompatible={frozenset(p) for p in data.incompatible},
             vehicles=data.vehicles,
+            strict_limits=strict_limits,
         )
-    routes, stops = build_routes(specs, by_school, params=params, dwell_min=travel.dwell_min)
+    routes, stops = build_routes(specs, by_school, params=params)
+    explained = explain_routes(
+        routes,
+        stops,
+        by_school,
+        data,
+        params,
+        travel=travel,
+        placed={p.pupil_id: p.school_id for p in placements.placements},
+        strict_limits=strict_limits,
+    )
+    info["finish_s"] = round(time.time() - searched, 2)  # repair, mixed routes, building
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     unrouted.sort(key=lambda u: rank[u.pupil_id])
     report(total, total, len(stops), sum(r.annual_cost for r in routes), "done", None)
-    return PlanResult(routes, stops, tuple(unrouted), status, info)
+    return PlanResult(routes, stops, tuple(unrouted), status, info, explained)
+
+
+def _effort_info(effort: Effort, search: SearchReport) -> dict[str, Any]:
+    """The mode, the limit, and the time and work each school's search used."""
+    units = {sid: round(w / WORK_UNIT_MOVES, 3) for sid, w in sorted(search.work.items())}
+    return {
+        "mode": effort.mode,
+        "time_limit_s": effort.time_limit_s if effort.mode == "time" else None,
+        "work_limit": effort.work_limit,
+        "work_done": round(sum(search.work.values()) / WORK_UNIT_MOVES, 3),
+        "search_wall_s": round(search.wall_s, 2),
+        "search_s": round(sum(search.seconds.values()), 2),
+        "search_s_by_school": dict(sorted(search.seconds.items())),
+        "work_by_school": units,
+        "slices_by_school": dict(sorted(search.slices.items())),
+    }

@@ -12,67 +12,94 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from transport.model import Parameters, Pupil, Route, School, Stop, VehicleType
+from transport.model import Parameters, Pupil, Route, School, Stop, TravelParams, VehicleType
 from transport.routing._problem import route_cost
 
 
 @dataclass(frozen=True)
 class SchoolTravel:
-    """One school's pupils (routable ones, solo included) and float travel among them."""
+    """One school's pupils (routable ones, solo included) and float travel among their pickup
+    points: index 0 is the school, pupils of one stop share a point."""
 
     school: School
     pupils: tuple[Pupil, ...]
     miles: np.ndarray
     minutes: np.ndarray
-    nodes: dict[str, int] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "nodes", {p.pupil_id: i + 1 for i, p in enumerate(self.pupils)})
+    places: dict[str, int]
 
     def node(self, pupil_id: str) -> int:
-        return self.nodes[pupil_id]
+        """The index of a pupil's pickup point in the matrices."""
+        return self.places[pupil_id]
 
     def direct_min(self, pupil_id: str) -> float:
         return float(self.minutes[self.node(pupil_id), 0])
 
 
+Visits = tuple[tuple[str, ...], ...]
+
+
 @dataclass(frozen=True)
 class RouteSpec:
-    """A finished route before numbering: school, vehicle type and pickups in order.
+    """A finished route before numbering: school, vehicle type and pickup visits in order.
 
-    A mixed-school route (``school_id`` ``"A;B"``, schools in visiting order) carries its own
-    ``rides`` (to each pupil's school), ``miles`` and each pupil's ``arrival`` at school, in
-    minutes after midnight; a one-school route leaves them to :func:`build_routes`.
+    ``visits`` holds the pupils boarding at each pickup (one pupil at their own door, or the
+    pupils of a shared stop). A mixed-school route (``school_id`` ``"A;B"``, schools in visiting
+    order) carries its own ``rides`` (per pupil, to their school), ``miles`` and each pupil's
+    ``arrival`` at school, in minutes after midnight; a one-school route leaves them to
+    :func:`build_routes`.
     """
 
     school_id: str
     vehicle: VehicleType
     has_pa: bool
-    pupils: tuple[str, ...]
+    visits: Visits
     rides: tuple[float, ...] | None = None
     miles: float | None = None
     arrival: tuple[float, ...] | None = None
 
+    @property
+    def pupils(self) -> tuple[str, ...]:
+        return tuple(p for visit in self.visits for p in visit)
 
-def rides_and_miles(
-    st: SchoolTravel, pupils: Sequence[str], dwell_min: float
+
+def visit_rides_and_miles(
+    minutes: np.ndarray,
+    miles: np.ndarray,
+    nodes: Sequence[int],
+    sizes: Sequence[int],
+    travel: TravelParams,
+    end: int = 0,
 ) -> tuple[list[float], float]:
-    """Each pupil's ride in minutes (pickup order) and the route miles, first pickup to school."""
-    nodes = [st.node(p) for p in pupils]
+    """Ride (minutes) of each visit of a pickup order to point ``end``, and the route miles.
+
+    ``nodes`` are the visits' points in the matrices and ``sizes`` the pupils boarding at each;
+    a visit's dwell (``travel.dwell_of_visit``) is added to the ride of every earlier visit.
+    """
     rides = [0.0] * len(nodes)
-    t = float(st.minutes[nodes[-1], 0])
-    miles = float(st.miles[nodes[-1], 0])
+    t = float(minutes[nodes[-1], end])
+    dist = float(miles[nodes[-1], end])
     rides[-1] = t
     for j in range(len(nodes) - 2, -1, -1):
-        t += float(st.minutes[nodes[j], nodes[j + 1]]) + dwell_min
-        miles += float(st.miles[nodes[j], nodes[j + 1]])
+        t += float(minutes[nodes[j], nodes[j + 1]]) + travel.dwell_of_visit(sizes[j + 1])
+        dist += float(miles[nodes[j], nodes[j + 1]])
         rides[j] = t
-    return rides, miles
+    return rides, dist
+
+
+def rides_and_miles(
+    st: SchoolTravel, visits: Visits, travel: TravelParams
+) -> tuple[list[float], float]:
+    """Each pupil's ride in minutes (pickup order) and the route miles, first pickup to school."""
+    nodes = [st.node(v[0]) for v in visits]
+    rides, miles = visit_rides_and_miles(
+        st.minutes, st.miles, nodes, [len(v) for v in visits], travel
+    )
+    return [r for r, v in zip(rides, visits, strict=True) for _ in v], miles
 
 
 def build_routes(
@@ -80,16 +107,18 @@ def build_routes(
     travel_by_school: dict[str, SchoolTravel],
     *,
     params: Parameters,
-    dwell_min: float,
 ) -> tuple[tuple[Route, ...], tuple[Stop, ...]]:
-    """Number the routes (by school, then first pickup) and compute miles, costs and stops."""
+    """Number the routes (by school, then first pickup) and compute miles, costs and stops.
+
+    Pupils of one visit are consecutive in stops.csv with the same pickup time and ride.
+    """
     rows = []
     for spec in specs:
         if spec.rides is not None and spec.miles is not None and spec.arrival is not None:
             rides, miles, arrival = list(spec.rides), spec.miles, list(spec.arrival)
         else:
             st = travel_by_school[spec.school_id]
-            rides, miles = rides_and_miles(st, spec.pupils, dwell_min)
+            rides, miles = rides_and_miles(st, spec.visits, params.travel)
             arrival = [float(st.school.arrive_by)] * len(rides)
         rows.append((spec, rides, round(miles, 2), arrival))
     rows.sort(key=lambda r: (r[0].school_id, -r[1][0], r[0].pupils))

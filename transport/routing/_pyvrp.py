@@ -1,9 +1,10 @@
 """The PyVRP backend: one sub-problem as a reversed multi-depot problem.
 
 Depot 0 is the school (every vehicle starts there at time 0), depot 1 a dummy end reached at no
-cost or time. Clients are pupils with the time window ``[0, limit]`` and the pickup dwell as
-service duration, so a client's arrival time is that pupil's ride. Loads: seats, wheelchair
-spaces and a PA flag (PA pupils carry 1; variants without a PA have capacity 0 in it).
+cost or time. Clients are pickup visits with the time window ``[0, limit]`` and the visit's
+dwell as service duration, so a client's arrival time is the ride of its pupils. Loads: seats,
+wheelchair spaces and a PA flag (visits with a pupil needing a PA carry 1; variants without a
+PA have capacity 0 in it).
 
 Incompatible pairs are load dimensions of capacity 1 (see :func:`build_data`); a cap shared by
 the two variants of a type is split between them. The caller's repair
@@ -43,6 +44,8 @@ from pyvrp.search import (
 from transport.routing._problem import Draft, SubProblem, SubSolution
 
 NEIGHBOURS = 20
+LARGE_NEIGHBOURS_FROM = 150  # visits; larger problems get 40 neighbours
+CONVERGE_GAP_FACTOR = 3  # converged: no better plan in 3 × the longest wait for one so far
 MAX_PAIR_DIMENSIONS = 16  # more pairs in one school: the rest are repaired afterwards
 MAX_PERTURB_SMALL = 10
 MAX_PERTURB_LARGE = 5
@@ -50,7 +53,7 @@ LARGE = 80
 
 
 def _matrices(sub: SubProblem) -> tuple[np.ndarray, np.ndarray]:
-    """Reversed distance and time over locations ``[school, end, pupils…]``."""
+    """Reversed distance and time over locations ``[school, end, visits…]``."""
     n = sub.n
     order = [0, -1, *range(1, n + 1)]  # location → node (-1: dummy end)
     d = np.zeros((n + 2, n + 2), dtype=np.int64)
@@ -58,7 +61,7 @@ def _matrices(sub: SubProblem) -> tuple[np.ndarray, np.ndarray]:
     nodes = np.array([x for x in order if x >= 0])
     locs = np.array([k for k, x in enumerate(order) if x >= 0])
     d[np.ix_(locs, locs)] = sub.dist_cm[np.ix_(nodes, nodes)].T
-    t[np.ix_(locs, locs)] = sub.time_s[np.ix_(nodes, nodes)].T
+    t[np.ix_(locs, locs)] = sub.time_t[np.ix_(nodes, nodes)].T
     d[1, :] = d[0, :]  # never used: no route leaves the end
     t[1, :] = t[0, :]
     d[:, 1] = 0
@@ -88,24 +91,25 @@ def build_data(sub: SubProblem) -> tuple[ProblemData | None, list[int]]:
     """The sub-problem as PyVRP problem data, and the variant of each PyVRP vehicle type.
 
     Load dimensions: seats; wheelchair spaces (if any pupil uses one); the PA flag (if any
-    pupil needs a PA); then one per incompatible pair, in which both pupils carry 1 and every
+    visit needs a PA); then one per incompatible pair, in which both visits carry 1 and every
     vehicle has capacity 1, so the two never share a vehicle (exact, at no cost elsewhere).
     """
-    dims = [sub.wheelchair.any(), sub.needs_pa.any()]
+    dims = [bool(sub.wheels.any()), bool(sub.needs_pa.any())]
     pairs = sub.incompatible[:MAX_PAIR_DIMENSIONS]
     d, t = _matrices(sub)
     clients = []
     for i in range(sub.n):
-        w = int(sub.wheelchair[i])
-        load = [1 - w] + ([w] if dims[0] else []) + ([int(sub.needs_pa[i])] if dims[1] else [])
+        w = int(sub.wheels[i])
+        load = [int(sub.seats[i])] + ([w] if dims[0] else [])
+        load += [int(sub.needs_pa[i])] if dims[1] else []
         load += [int(i in pair) for pair in pairs]
         clients.append(
             Client(
                 location=2 + i,
                 delivery=load,
-                service_duration=sub.dwell_s,
+                service_duration=int(sub.dwell_t[i]),
                 tw_early=0,
-                tw_late=int(sub.limit_s[i]),
+                tw_late=int(sub.limit_t[i]),
             )
         )
     types, kinds = [], []
@@ -138,37 +142,73 @@ def build_data(sub: SubProblem) -> tuple[ProblemData | None, list[int]]:
     return ProblemData(locations, clients, [Depot(0), Depot(1)], types, [d], [t]), kinds
 
 
-class WorkLimit:
-    """Stop after a number of local-search moves (deterministic) or a wall time (safety).
+class SliceStop:
+    """When one slice of search stops: a work limit (local-search moves), a wall-clock limit,
+    or convergence (``converge_after`` iterations in a row without a better plan).
 
     Moves evaluated are a steadier measure of work than iterations, whose cost varies by a
     factor of two between instances of the same size; the count is read from the local search
-    after each iteration.
+    after each iteration. Only the work limit and convergence are deterministic.
     """
 
-    def __init__(self, ls: LocalSearch, moves: int | None, seconds: float) -> None:
+    def __init__(
+        self,
+        ls: LocalSearch,
+        moves: int | None,
+        seconds: float | None,
+        converge_after: int | None,
+        history: tuple[int, int] = (0, 0),
+    ) -> None:
         self.ls = ls
         self.limit = moves
         self.moves = 0
-        self.deadline = time.perf_counter() + seconds
+        self.deadline = None if seconds is None else time.perf_counter() + seconds
+        self.converge_after = converge_after
+        self.best = math.inf
+        # iterations since the school's best plan, and the longest wait for a better one, over
+        # this slice and the school's earlier slices
+        self.since_best, self.longest_gap = history
+        self.iterations = 0
         self.clock_stopped = False
+        self.converged = False
 
     def __call__(self, best_cost: float) -> bool:
         self.moves += self.ls.statistics.num_moves
+        if best_cost < self.best:
+            if self.iterations:  # the first call only sees the warm start
+                self.longest_gap = max(self.longest_gap, self.since_best)
+                self.since_best = 0
+            self.best = best_cost
+        else:
+            self.since_best += 1
+        self.iterations += 1
+        wait = None
+        if self.converge_after is not None:
+            wait = max(self.converge_after, CONVERGE_GAP_FACTOR * self.longest_gap)
+        if wait is not None and self.since_best >= wait:
+            self.converged = True
+            return True
         if self.limit is not None and self.moves >= self.limit:
             return True
-        self.clock_stopped = time.perf_counter() >= self.deadline
-        return self.clock_stopped
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            self.clock_stopped = True
+            return True
+        return False
+
+
+def neighbours_for(n: int) -> int:
+    """Granular neighbourhood size: the measured 20 for school-sized problems, more for large
+    ones (where a visit's nearest few are too local to join routes across an area)."""
+    return int(min(max(n - 1, 1), NEIGHBOURS if n <= LARGE_NEIGHBOURS_FROM else 40))
 
 
 def _search(
     data: ProblemData,
-    moves: int | None,
-    seconds: float,
+    stop_rule: tuple[int | None, float | None, int | None, tuple[int, int]],
     seed: int,
     scale: int,
     initial: Solution | None = None,
-) -> tuple[Result, WorkLimit]:
+) -> tuple[Result, SliceStop]:
     """PyVRP's own ``solve``, with penalties scaled to our costs.
 
     Measured on generated Kent-like schools (``benchmarks/routing_vs_peers.py``): 20
@@ -178,19 +218,20 @@ def _search(
     PyVRP's default penalties (at most 100,000 per unit of violation) are below the fixed cost
     of one vehicle in pence, so the search would rather overload a vehicle than add one. Here
     one unit of excess load starts at the dearest vehicle's fixed cost (``scale``) and one
-    second of time warp at a sixtieth of it.
+    tick of time warp at a six-hundredth of it.
     """
     rng = RandomNumberGenerator(seed=seed)
-    neighbours = compute_neighbours(data, NeighbourhoodParams(num_neighbours=NEIGHBOURS))
+    params = NeighbourhoodParams(num_neighbours=neighbours_for(data.num_clients))
+    neighbours = compute_neighbours(data, params)
     most = MAX_PERTURB_LARGE if data.num_clients >= LARGE else MAX_PERTURB_SMALL
     ls = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams(1, most)))
     for op in OPERATORS:
         if op.supports(data):
             ls.add_operator(op(data))
-    params = PenaltyParams(min_penalty=1.0, max_penalty=100.0 * scale)
-    penalties = ([float(scale)] * data.num_load_dimensions, scale / 60.0, float(scale))
-    pm = PenaltyManager(penalties, params)
-    stop = WorkLimit(ls, moves, seconds)
+    pparams = PenaltyParams(min_penalty=1.0, max_penalty=100.0 * scale)
+    penalties = ([float(scale)] * data.num_load_dimensions, scale / 600.0, float(scale))
+    pm = PenaltyManager(penalties, pparams)
+    stop = SliceStop(ls, *stop_rule)
     start = initial if initial is not None else Solution.make_random(data, rng)
     with warnings.catch_warnings():
         # a school the vehicles left cannot fully carry is expected under caps: the pupils
@@ -201,17 +242,32 @@ def _search(
         return algo.run(stop, collect_stats=False, display=False), stop
 
 
-def solve_pyvrp(sub: SubProblem, *, moves: int | None, time_limit_s: float) -> SubSolution:
-    """Solve one sub-problem with PyVRP's iterated local search.
+def solve_pyvrp(
+    sub: SubProblem,
+    *,
+    moves: int | None,
+    time_limit_s: float | None,
+    converge_after: int | None = None,
+    seed: int | None = None,
+    history: tuple[int, int] = (0, 0),
+) -> SubSolution:
+    """Search one sub-problem with PyVRP's iterated local search, from ``sub.initial`` if given.
 
     Parameters
     ----------
     sub
         The sub-problem.
     moves
-        Local-search moves to evaluate (deterministic stop); ``None`` stops on time only.
+        Local-search moves to evaluate (deterministic stop); ``None``: no work limit.
     time_limit_s
-        Wall-clock safety limit.
+        Wall-clock limit; ``None``: none (deterministic).
+    converge_after
+        Stop after this many iterations in a row without a better plan (deterministic).
+    seed
+        Random seed (default ``sub.seed``).
+    history
+        Iterations since the school's best plan and the longest wait for a better one, from
+        its earlier slices (for convergence).
     """
     start = time.perf_counter()
     if sub.n == 0 or not sub.variants:
@@ -225,7 +281,14 @@ def solve_pyvrp(sub: SubProblem, *, moves: int | None, time_limit_s: float) -> S
         where = {k: j for j, k in enumerate(kinds)}
         routes = [Route(data, list(reversed(d.seq)), where[d.variant]) for d in sub.initial]
         initial = Solution(data, routes)
-    result, stop = _search(data, moves, max(0.01, time_limit_s), sub.seed, scale, initial)
+    limit = None if time_limit_s is None else max(0.01, time_limit_s)
+    result, stop = _search(
+        data,
+        (moves, limit, converge_after, history),
+        sub.seed if seed is None else seed,
+        scale,
+        initial,
+    )
     drafts: list[Draft] = []
     served: set[int] = set()
     for route in result.best.routes():
@@ -245,4 +308,6 @@ def solve_pyvrp(sub: SubProblem, *, moves: int | None, time_limit_s: float) -> S
         time.perf_counter() - start,
         stop.moves,
         stop.clock_stopped,
+        stop.converged,
+        (stop.since_best, stop.longest_gap),
     )

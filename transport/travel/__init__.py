@@ -8,10 +8,12 @@ OpenStreetMap road-network backend. Placement and routing see only :class:`Trave
 from transport.travel.crowfly import (
     EARTH_RADIUS_MILES,
     CrowFlyModel,
+    Points,
     TravelMatrix,
     TravelModel,
     as_points,
     great_circle_miles,
+    stack_points,
     straight_line_miles,
 )
 from transport.travel.factory import travel_model
@@ -19,10 +21,12 @@ from transport.travel.factory import travel_model
 __all__ = [
     "EARTH_RADIUS_MILES",
     "CrowFlyModel",
+    "Points",
     "TravelMatrix",
     "TravelModel",
     "as_points",
     "great_circle_miles",
+    "stack_points",
     "straight_line_miles",
     "travel_model",
 ]

@@ -49,11 +49,51 @@ class TravelModel(Protocol):
         ...
 
 
+class Points(np.ndarray):
+    """An ``(n, 2)`` array of ``(lat, lon)`` that also names each point's travel id.
+
+    ``ids`` are what a travel matrix is keyed by (:mod:`transport.travel.matrix`): a school's
+    ``school_id``, a pupil's ``stop_id`` or else their ``pupil_id``. Any array derived from a
+    ``Points`` (a slice, a sum, :func:`numpy.vstack`) has no ids: use :func:`stack_points`.
+    """
+
+    ids: tuple[str, ...] | None
+
+    def __new__(cls, array: Any, ids: Sequence[str] | None = None) -> Points:
+        obj = np.asarray(array, dtype=float).reshape(-1, 2).view(cls)
+        if ids is not None and len(ids) != obj.shape[0]:
+            raise ValueError(f"{len(ids)} ids for {obj.shape[0]} points")
+        obj.ids = tuple(ids) if ids is not None else None
+        return obj
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.ids = None  # a derived array's rows need not be the same points
+
+    def __reduce__(self) -> Any:  # keep the ids through pickling (worker processes)
+        return (Points, (np.asarray(self), self.ids))
+
+
 def as_points(items: Sequence[Pupil | School] | np.ndarray) -> np.ndarray:
-    """An ``(n, 2)`` float array of ``(lat, lon)`` for pupils, schools or an array."""
+    """An ``(n, 2)`` float array of ``(lat, lon)`` for pupils, schools or an array.
+
+    For pupils and schools the result is a :class:`Points` carrying their travel ids.
+    """
+    if isinstance(items, Points) and items.ids is not None:
+        return items
     if isinstance(items, np.ndarray):
-        return items.reshape(-1, 2).astype(float)
-    return np.array([(x.lat, x.lon) for x in items], dtype=float).reshape(-1, 2)
+        return np.asarray(items).reshape(-1, 2).astype(float)
+    ids = [x.school_id if isinstance(x, School) else x.travel_id for x in items]
+    return Points([(x.lat, x.lon) for x in items], ids)
+
+
+def stack_points(*parts: np.ndarray) -> np.ndarray:
+    """Points one after another, keeping their travel ids when every part has them."""
+    arrays = [as_points(p) for p in parts]
+    stacked = np.vstack([np.asarray(a) for a in arrays]) if arrays else np.zeros((0, 2))
+    ids = [getattr(a, "ids", None) for a in arrays]
+    if all(i is not None for i in ids):
+        return Points(stacked, [x for i in ids for x in i])  # type: ignore[union-attr]
+    return stacked
 
 
 def great_circle_miles(origins: np.ndarray, destinations: np.ndarray) -> np.ndarray:

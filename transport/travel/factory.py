@@ -20,14 +20,17 @@ def travel_model(
     *,
     cache_dir: str | Path | None = None,
     workers: int | None = None,
+    data_dir: str | Path | None = None,
 ) -> TravelModel:
     """The travel model of a scenario's ``[travel]`` settings.
 
     Parameters
     ----------
     network
-        ``crow-fly`` (the contract's model with ``params``) or ``osm`` with exactly one map
-        (``graphml``, ``osm_file`` or ``osm_place``) and a peak factor.
+        ``crow-fly`` (the contract's model with ``params``), ``osm`` with exactly one map
+        (``graphml``, ``osm_file`` or ``osm_place``) and a peak factor, or ``matrix``: the
+        council's own travel matrix in the file ``matrix`` (default ``data_dir/travel.csv``;
+        see :mod:`transport.travel.matrix`).
     params
         Circuity, speed and dwell; the road network uses the dwell only.
     cache_dir
@@ -36,6 +39,8 @@ def travel_model(
     workers
         Worker processes of the road network's path trees (see
         :class:`~transport.travel.network.RoadNetworkModel`).
+    data_dir
+        The data folder, where ``travel.csv`` is looked for when no matrix file is named.
 
     Raises
     ------
@@ -49,6 +54,15 @@ def travel_model(
     """
     if network.network == "crow-fly":
         return CrowFlyModel(params)
+    if network.network == "matrix":
+        from transport.travel.matrix import MatrixModel
+
+        path = network.matrix or (Path(data_dir) / "travel.csv" if data_dir is not None else None)
+        if path is None:
+            raise TravelModelError(
+                'travel.network = "matrix" needs the matrix file (travel.matrix, --matrix)'
+            )
+        return MatrixModel.from_csv(path, dwell_min=params.dwell_min)
     if network.network == "osm":
         from transport.travel.network import RoadNetworkModel, load_road_graph
 
