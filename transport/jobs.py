@@ -19,6 +19,7 @@ from typing import Any
 from transport.audit import record_scenario, scenario_settings
 from transport.data.validate import read_dataset
 from transport.errors import TransportError
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
 from transport.runs.destination import check_runs_dir, remove_created
@@ -178,6 +179,7 @@ def solve_job(
     progress: Callable[[Any], None] | None = None,
     unnamed: bool = False,
     districts_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
     """Read a data folder, place pupils, plan their routes and write the run folder.
 
@@ -185,7 +187,9 @@ def solve_job(
     ``nearest-suitable``, capacity.csv when the scenario adds places). ``scenario`` holds every
     setting (default: every default); summary.json's ``scenario`` is its name, or null when
     there is none or ``unnamed`` (no scenario file, only options). ``progress`` receives
-    :class:`transport.routing.ProgressEvent` objects. Returns the summary.
+    :class:`transport.routing.ProgressEvent` objects. ``executor`` runs the stages' work
+    elsewhere (a Dask cluster, :mod:`transport.cluster`); the folder is written here, once
+    everything is computed. Returns the summary.
     """
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
@@ -193,7 +197,9 @@ def solve_job(
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
-        result = run_scenario(scenario, data, model, until="route", route_progress=progress)
+        result = run_scenario(
+            scenario, data, model, until="route", route_progress=progress, executor=executor
+        )
     assert result.summary is not None
     summary = result.summary if named else replace(result.summary, scenario=None)
     write_run(
@@ -250,12 +256,14 @@ def sheets_job(
     redact: bool = False,
     packs: bool = False,
     workers: int = 1,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
     :mod:`transport.runs.sheets`). ``packs`` adds a crew pack PDF per route for its operator
-    and passenger assistant (:mod:`transport.letters.packs`). Returns the summary (counts only).
+    and passenger assistant (:mod:`transport.letters.packs`), printed by ``engine``
+    (:func:`transport.letters.pdf.choose_engine`). Returns the summary (counts only).
     """
     from transport.runs.sheets import (
         SHEET_CSV,
@@ -297,6 +305,7 @@ def sheets_job(
             sheets={SHEET_CSV: (columns, rows)},
             texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
             workers=workers,
+            engine=engine,
         )
     write_run(
         out_dir,
@@ -327,6 +336,7 @@ def budgets_job(
     travel: TravelModel | None = None,
     cache_dir: str | Path | None = None,
     districts_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Price personal transport budgets for a cohort of a solved run and write the export.
 
@@ -336,7 +346,8 @@ def budgets_job(
     re-planned with the run's own parameters (its summary.json). Writes budgets.csv,
     budget-summary.md, budget-summary.html and summary.json to ``out_dir`` and returns the
     summary. When the cohort is not county-wide and ``compare_countywide``, the summary also
-    holds the county-wide figures.
+    holds the county-wide figures. ``executor``: where the re-plans and uptake draws run
+    (a Dask cluster); the folder is written here.
     """
     from transport.budgets import read_attendance, run_parameters
     from transport.budgets.export import write_budget_run
@@ -361,6 +372,7 @@ def budgets_job(
             solved=run,
             attendance=attendance,
             countywide=compare_countywide,
+            executor=executor,
         )
     assert result.budgets is not None
     summary = dict(result.budgets.summary)

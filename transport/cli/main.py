@@ -28,6 +28,7 @@ from transport.cli.place import place
 from transport.cli.sheets import sheets
 from transport.cli.site import site
 from transport.cli.solve import solve
+from transport.cli.sweep import sweep
 from transport.cli.tender import award, impact, tender
 from transport.cli.verify import verify
 
@@ -70,6 +71,7 @@ cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
 cli.add_command(solve)
+cli.add_command(sweep)
 cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)

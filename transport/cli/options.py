@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import click
 
 from transport.budgets.cohorts import COHORTS, split_districts
+from transport.letters.pdf import ENGINES
 from transport.scenario import (
     BACKENDS,
     BUDGET_RULES,
@@ -368,11 +369,37 @@ def cache_dir_option(func: F) -> F:
     )(func)
 
 
+def scheduler_option(func: F) -> F:
+    """``--scheduler ADDRESS`` (or ``$SEN_TRANSPORT_SCHEDULER``): run on a Dask cluster."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="SEN_TRANSPORT_SCHEDULER",
+        default=None,
+        help="Run the independent work (route searches, scenarios' stages, budget re-plans, "
+        "uptake draws) on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786; the "
+        "same plan as on this machine [$SEN_TRANSPORT_SCHEDULER; default: this machine].",
+    )(func)
+
+
 def verbose_ids_option(func: F) -> F:
     return click.option(
         "--verbose-ids",
         is_flag=True,
         help="Also print pupil ids (unplaced, unrouted) on the terminal; counts only without it.",
+    )(func)
+
+
+def engine_option(func: F) -> F:
+    """The PDF engine of letters and crew packs (:func:`transport.letters.pdf.choose_engine`)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="auto",
+        show_default=True,
+        help="PDF engine: chromium (headless Chromium: about 10 ms a letter), weasyprint "
+        "(about 8 times slower; needs no browser) or auto (Chromium when installed, else "
+        "WeasyPrint with a warning).",
     )(func)
 
 

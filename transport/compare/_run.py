@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -18,12 +19,15 @@ from typing import Any
 
 from transport.audit import Audit, active, audit_session
 from transport.budgets.export import write_budget_run
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, ScenarioResult, StageCache, digest, run_scenario
 from transport.runs.manifest import write_manifest
 from transport.runs.write import _replace_dir, write_run
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
+
+_MODELS_LOCK = threading.Lock()
 
 
 def _quiet(_message: str) -> None:
@@ -40,20 +44,27 @@ class Context:
     graph_cache_dir: Path | None = None
     progress: Callable[[str], None] = _quiet
     travel_models: dict[str, TravelModel] = field(default_factory=dict)
+    executor: Executor | None = None
+    """Where each scenario's stages run (a cluster: see :mod:`transport.compare._parallel`);
+    ``None``: in the process that runs the scenario."""
     audit: Audit | None = None
     """The command's audit record (what it read, its options), for each folder's manifest."""
 
     def travel_model(self, sc: Scenario) -> TravelModel:
         """The scenario's travel model, built once per distinct ``[travel]`` table."""
         key = digest([asdict(sc.network), asdict(sc.travel)])
-        if key not in self.travel_models:
-            self.travel_models[key] = travel_model(
-                sc.network,
-                sc.travel,
-                cache_dir=self.graph_cache_dir,
-                data_dir=Path(self.data.source) if self.data.source else None,
-            )
-        return self.travel_models[key]
+        with _MODELS_LOCK:  # scenarios may run in threads of this process
+            if key not in self.travel_models:
+                self.travel_models[key] = travel_model(
+                    sc.network,
+                    sc.travel,
+                    cache_dir=self.graph_cache_dir,
+                    data_dir=Path(self.data.source) if self.data.source else None,
+                )
+            return self.travel_models[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "executor": None}
 
     def close(self) -> None:
         for model in self.travel_models.values():
@@ -85,6 +96,7 @@ def compare_one(ctx: Context, task: tuple[Any, ...]) -> Outcome:
         ctx.data,
         ctx.travel_model(sc),
         cache=ctx.cache,
+        executor=ctx.executor,
         attendance=ctx.attendance,
         progress=ctx.progress,
     )

@@ -30,6 +30,7 @@ from typing import Any
 from transport.costing import route_cost
 from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
+from transport.executor import Executor
 from transport.model import (
     Dataset,
     Parameters,
@@ -126,6 +127,7 @@ def plan_routes(
     params: Parameters | None = None,
     options: RoutingOptions | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
+    executor: Executor | None = None,
 ) -> RoutePlan:
     """Plan the routes that take every placed pupil to school at the least annual cost.
 
@@ -143,6 +145,11 @@ def plan_routes(
         Backend, time budget, seed, workers, mixed-school routes.
     progress
         Called with a :class:`ProgressEvent` as each school is solved.
+    executor
+        A cluster's executor (:mod:`transport.cluster`) to run the per-school searches on its
+        workers; default: ``options.workers`` local worker processes. In work mode
+        (``options.work_limit``) the plan is the same on any executor; in time mode
+        ``workers = 0`` shares the time among the cluster's workers.
 
     Returns
     -------
@@ -190,12 +197,13 @@ def plan_routes(
         backend=options.backend,
         effort=Effort(options.time_limit_s, options.work_limit),
         seed=options.seed,
-        workers=options.worker_count,
+        workers=_lanes(options, executor),
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
         strict_limits=options.strict_limits,
         report=report,
         started=started,
+        executor=executor,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(
@@ -206,3 +214,10 @@ def plan_routes(
         info=result.info,
         explanations=result.explanations,
     )
+
+
+def _lanes(options: RoutingOptions, executor: Executor | None) -> int:
+    """Searches at once: ``options.workers``, or with 0 one per CPU here, or per cluster worker."""
+    if executor is not None and not options.workers:
+        return max(1, executor.workers)
+    return options.worker_count

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from transport.errors import InputError
+from transport.executor import Executor
 from transport.model import (
     Dataset,
     Parameters,
@@ -245,6 +246,7 @@ def _solve(
     workers: int,
     seed: int,
     on_first: Callable[[SubSolution], None],
+    executor: Executor | None = None,
 ) -> tuple[dict[str, SubProblem], SearchReport, list[str]]:
     """The searches, then phase 2 for the schools over their share of a vehicle cap.
 
@@ -267,6 +269,7 @@ def _solve(
             work_moves=int(total_moves * (share_to - share_from)),
             seed=seed,
             on_first=on_first,
+            executor=executor,
         )
 
     report = search(list(subs.values()), 0.0, share1)
@@ -348,6 +351,7 @@ def run_plan(
     strict_limits: bool,
     report: Report,
     started: float,
+    executor: Executor | None = None,
 ) -> PlanResult:
     """Every step of a plan (see the module docstring)."""
     by_school, unrouted = _group(data, placements, travel)
@@ -379,6 +383,7 @@ def run_plan(
         workers=workers,
         seed=seed,
         on_first=on_first,
+        executor=executor,
     )
     sols = search.solutions
     searched = time.time()

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from transport.executor import Executor
 from transport.routing._local import EXACT_MAX_VISITS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
 from transport.scenario import BACKENDS  # the choices, defined once
@@ -312,6 +313,7 @@ def run_searches(
     work_moves: int | None = None,
     seed: int = 0,
     on_first: Callable[[SubSolution], None] | None = None,
+    executor: Executor | None = None,
 ) -> SearchReport:
     """Solve every sub-problem: small ones at once, the others searched with the effort given.
 
@@ -338,7 +340,11 @@ def run_searches(
         first(s.school_id)
     lanes = max(1, min(workers, len(heavy) + (1 if effort.mode == "time" else 0)))
     if heavy:
-        pool = _executor(lanes if effort.mode == "time" else min(workers, len(heavy)))
+        pool = (
+            executor.pool()  # type: ignore[attr-defined]  # a cluster's: see transport.cluster
+            if executor is not None and hasattr(executor, "pool")
+            else _executor(lanes if effort.mode == "time" else min(workers, len(heavy)))
+        )
         try:
             if effort.mode == "work":
                 _work_rounds(schools, heavy, pool, backend, work_moves or 0, seed, first)
