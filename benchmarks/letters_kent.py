@@ -1,8 +1,9 @@
 """All Kent letters as PDFs, and a ``--since`` run after one night's changes: wall time, CPU
-time and peak memory of the whole process tree (the command and its worker processes).
+time and peak memory of the whole process tree (the command, its browser or worker processes).
 
     .venv/bin/python benchmarks/letters_kent.py                    # solves Kent first if needed
     .venv/bin/python benchmarks/letters_kent.py --run /tmp/lt-kent --workers 2
+    .venv/bin/python benchmarks/letters_kent.py --run /tmp/lt-kent --engine weasyprint
 
 Steps (each a real ``sen-transport`` command in a subprocess):
 
@@ -11,11 +12,23 @@ Steps (each a real ``sen-transport`` command in a subprocess):
    (one per pupil) and a synthetic route-operators.csv (every other route);
 3. one night's changes: a copy of data/kent where a few pupils moved house, a few changed school
    and a few new pupils arrived, solved again with the same seed and limit;
-4. ``letters RUN2 --since RUN``: letters to the new, moved and disturbed families only.
+4. ``letters RUN2 --since RUN``: letters to the new, moved and disturbed families only;
+5. ``sheets RUN --packs``: every route's crew packs (operator and passenger assistant copies).
 
-The machine's cores are shared: the load average (``uptime``) is printed beside each timing,
-with the CPU time (user + system of the command and its workers), which depends far less on
-the load: CPU time ÷ workers is what the wall time would be on free cores.
+How it measures: every 0.25 s the whole process tree of the command is read from /proc (the
+command, Chromium's browser, renderer, GPU and utility processes, or WeasyPrint's workers).
+
+- CPU time: per process, the last user + system time seen, summed over the tree (a process
+  loses at most its last 0.25 s), or the command's own rusage with the children it waited
+  for, whichever is larger.
+- Memory: the peak over the samples of the tree's summed PSS (proportional set size: a page
+  shared by several processes, as Chromium's processes share their code, is divided among
+  them, so the sum is the memory the tree uses), and of its summed RSS, which counts every
+  shared page once per process: an upper bound.
+
+The machine's cores are shared: the load average (``uptime``) is printed beside each timing.
+CPU time depends far less on the load: CPU time ÷ 2 is about what the wall time would be on
+two free cores.
 """
 
 from __future__ import annotations
@@ -42,42 +55,61 @@ def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory (bytes) of ``pid`` and all its descendants, from /proc."""
+def tree_sample(pid: int) -> dict[int, tuple[float, int, int]]:
+    """``{pid: (cpu_s, rss, pss)}`` of ``pid`` and all its descendants, from /proc."""
+    tick, page = os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    stats: dict[int, tuple[float, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(fields[1]), int(fields[21])
+            ppid, cpu, pages = int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
+        stats[int(entry)] = (cpu / tick, pages * page)
+    out: dict[int, tuple[float, int, int]] = {}
+    todo = [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        if p in stats:
+            out[p] = (*stats[p], _pss(p))
         todo.extend(children.get(p, []))
-    return total
+    return out
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def measure(args: list[str], label: str) -> dict[str, float]:
-    """Run a command; its wall time, CPU time (with its workers) and peak tree memory."""
+    """Run a command; its wall time, CPU time and peak memory (PSS, RSS) of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = 0
+    peak_pss = peak_rss = 0
+    cpu_seen: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak_pss, peak_rss
         while not done.is_set():
-            peak = max(peak, tree_rss(proc.pid))
-            done.wait(0.05)
+            now = tree_sample(proc.pid)
+            for p, (cpu, _, _) in now.items():
+                cpu_seen[p] = max(cpu_seen.get(p, 0.0), cpu)
+            peak_rss = max(peak_rss, sum(rss for _, rss, _ in now.values()))
+            peak_pss = max(peak_pss, sum(pss for _, _, pss in now.values()))
+            done.wait(0.25)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -89,11 +121,22 @@ def measure(args: list[str], label: str) -> dict[str, float]:
     if proc.returncode != 0:
         print(output)
         raise SystemExit(f"{label} failed with exit status {proc.returncode}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak memory {peak / 2**20:,.0f} MB")
+    waited = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu = max(waited, sum(cpu_seen.values()))
+    print(
+        f"{label}: {wall:.1f} s wall, {cpu:.1f} s CPU ({len(cpu_seen)} processes), peak memory "
+        f"{peak_pss / 2**20:,.0f} MB PSS ({peak_rss / 2**20:,.0f} MB RSS summed)"
+    )
     print(f"  {output.strip().splitlines()[0] if output.strip() else ''}")
     print(f"  load: {load()}")
-    return {"wall_s": wall, "cpu_s": cpu, "peak_mb": peak / 2**20}
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "peak_pss_mb": round(peak_pss / 2**20),
+        "peak_rss_sum_mb": round(peak_rss / 2**20),
+        "processes": len(cpu_seen),
+        "load_after": load(),
+    }
 
 
 def synthetic_contacts(data: Path, path: Path) -> None:
@@ -171,7 +214,9 @@ def main() -> None:
     parser.add_argument("--run2", type=Path, default=Path("/tmp/lt-kent-night2"))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--engine", default="auto", choices=("auto", "chromium", "weasyprint"))
     parser.add_argument("--skip-since", action="store_true")
+    parser.add_argument("--skip-packs", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="letters-bench-"))
     os.chmod(tmp, 0o700)
@@ -183,14 +228,18 @@ def main() -> None:
     synthetic_contacts(args.data, contacts)
     synthetic_operators(args.run, operators)
     results: dict[str, object] = {}
-    letters = [str(BIN), "letters", "--workers", str(args.workers), "--effective", "2026-09-07"]
+    letters = [str(BIN), "letters", "--workers", str(args.workers), "--effective", "2026-09-07",
+               "--engine", args.engine]  # fmt: skip
+    print(f"load before: {load()}")
     results["all"] = measure(
         [*letters, str(args.run), "--data", str(args.data), "--out", str(tmp / "all"),
          "--contacts", str(contacts), "--operators", str(operators)],
-        f"letters, every Kent family ({args.workers} workers)",
+        f"letters, every Kent family ({args.workers} workers, engine {args.engine})",
     )  # fmt: skip
     summary = json.loads((tmp / "all" / "summary.json").read_text())
-    results["all"].update(letters=summary["letters"], pages=summary["pages"])  # type: ignore[union-attr]
+    results["all"].update(  # type: ignore[union-attr]
+        letters=summary["letters"], pages=summary["pages"], engine=summary["engine"]
+    )
     size = sum(p.stat().st_size for p in (tmp / "all").rglob("*") if p.is_file())
     print(f"  {summary['letters']:,} letters, {summary['pages']:,} pages, {size / 2**20:,.0f} MB")
     if not args.skip_since:
@@ -210,6 +259,18 @@ def main() -> None:
         print(f"  by kind: {summary['letters_by_kind']}; reasons: {summary['reasons']}")
         results["since"].update(  # type: ignore[union-attr]
             letters=summary["letters"], by_kind=summary["letters_by_kind"]
+        )
+    if not args.skip_packs:
+        results["packs"] = measure(
+            [str(BIN), "sheets", str(args.run), "--data", str(args.data), "--out",
+             str(tmp / "packs"), "--packs", "--redact", "--engine", args.engine],
+            f"sheets --packs, every Kent route (engine {args.engine})",
+        )  # fmt: skip
+        summary = json.loads((tmp / "packs" / "summary.json").read_text())
+        packs = summary["packs"]
+        print(f"  {packs['operator']:,} operator and {packs['pa']:,} passenger assistant packs")
+        results["packs"].update(  # type: ignore[union-attr]
+            operator=packs["operator"], pa=packs["pa"], engine=packs["engine"]
         )
     print(json.dumps(results, indent=2))
     shutil.rmtree(tmp, ignore_errors=True)

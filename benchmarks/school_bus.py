@@ -17,12 +17,13 @@ our data contract in a temporary folder:
   between every school and its stops and among the stops of one school;
 
 and solved with ``solve_job`` exactly as ``sen-transport solve --network matrix
---strict-limits --dwell-min 0.3167 --dwell-per-pupil-min 0.04333`` would (19 s a visit, 2.6 s
-a pupil, no ride over the limit). Each plan is then scored by :func:`score`, an independent
-implementation of the benchmark's rules that reads only the instance files and our routes.csv
-and stops.csv: runs, pupils whose ride exceeds the limit, stops split over two runs without
-need, buses over 66, late arrivals, and total drive time. The table compares our runs with the
-best published single-school run counts and the capacity bound (``published_runs.csv``).
+--strict-limits --no-mixed-school --dwell-min 0.3167 --dwell-per-pupil-min 0.04333`` would
+(19 s a visit, 2.6 s a pupil, no ride over the limit, single-school runs). Each plan is then
+scored by :func:`score`, an independent implementation of the benchmark's rules that reads only
+the instance files and our routes.csv and stops.csv: runs, pupils whose ride exceeds the limit,
+stops split over two runs without need, buses over 66, late arrivals, and total drive time. The
+table compares our runs with the best published single-school run counts and the capacity
+bound (``published_runs.csv``).
 """
 
 from __future__ import annotations
@@ -164,7 +165,11 @@ def solve(data_dir: Path, out: Path, *, time_limit_s: float, work_limit: float |
         travel=TravelParams(dwell_min=SERVICE_S / 60.0, dwell_per_pupil_min=PER_PUPIL_S / 60.0),
         network=NetworkSettings(network="matrix"),  # the data folder's travel.csv
         routing=RoutingSettings(
-            time_limit_s=time_limit_s, work_limit=work_limit, seed=seed, strict_limits=True
+            time_limit_s=time_limit_s,
+            work_limit=work_limit,
+            seed=seed,
+            strict_limits=True,
+            mixed_school=False,  # the benchmark's runs serve one school each
         ),
     )
     return solve_job(data_dir, out, scenario=scenario)
@@ -249,7 +254,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, default=BENCH)
     parser.add_argument("--instances", default="", help="comma-separated (default: all)")
     parser.add_argument("--limits", default="2700,5400", help="max ride in seconds")
-    parser.add_argument("--time-limit", type=float, default=240.0, help="seconds per plan")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per plan")
     parser.add_argument("--work-limit", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, default=None, help="keep data and runs here")

@@ -215,6 +215,14 @@ def check_run(run_dir: str | Path, data_dir: str | Path) -> list[str]:
             placed,
             ride_par,
         )
+        route_stops = stops_by_route.get(rid, [])
+        if route_stops and "dropoff" in route_stops[0]:
+            rules = (dwell, per_pupil, strict)
+            where = (travel, point, pupils, schools, placed)
+            out += _check_afternoon(r, visits, route_schools, route_stops, rules, where)
+            out += _check_reasons(
+                r, visits, route_schools, route_stops, where, vehicles, ride_par, cost_par
+            )
         miles = _route_miles(visits, route_schools, travel, point)
         written = float(r["route_miles"])
         if abs(miles - written) > 0.0051:
@@ -317,3 +325,295 @@ def _limit(pupil: dict[str, str], ride_par: dict[str, Any]) -> float:
     if age <= ride_par["primary_max_age"]:
         return float(ride_par["primary_limit_min"])
     return float(ride_par["secondary_limit_min"])
+
+
+# --------------------------------------------------------------------------------------------
+# Placement reasons (placements.csv reason_code, reason, nearer_full)
+
+PLACEMENT_REASON_CODES = {"current", "nearest-suitable", "nearer-full", "optimal"}
+
+
+def _serves(school: dict[str, str], need: str, age: int) -> bool:
+    needs = {n.strip() for n in school["needs"].split(";")}
+    return ("*" in needs or need in needs) and int(school["age_min"]) <= age <= int(
+        school["age_max"]
+    )
+
+
+def placement_reason_problems(
+    rows: list[dict[str, str]],
+    schools: dict[str, dict[str, str]],
+    pupils: dict[str, dict[str, str]],
+    miles: Any,
+    capacity: dict[str, int],
+    *,
+    policy: str,
+    school_days: float = 190.0,
+    cost_per_pupil_mile: float = 1.25,
+) -> list[str]:
+    """Every reason of placements.csv rows that the data contradicts (empty = all explained).
+
+    ``miles(pupil_id, school_id)`` is the road miles of the travel model; ``capacity`` each
+    school's places (capacity changes included). Recomputed here: suitability, which suitable
+    schools are nearer (fewer miles, ties to the lower school_id), which are full (the pupils
+    placed reach capacity), and for ``optimal`` that the chosen school costs no more than the
+    nearest suitable school with a free place.
+    """
+    out: list[str] = []
+    count = Counter(r["school_id"] for r in rows)
+    full = {sid: count[sid] >= capacity[sid] for sid in schools}
+    for r in rows:
+        pid, chosen, code = r["pupil_id"], r["school_id"], r.get("reason_code", "")
+        pupil = pupils[pid]
+        if code not in PLACEMENT_REASON_CODES or not r.get("reason"):
+            out.append(f"pupil {pid}: reason_code {code!r} or its reason is missing")
+            continue
+        listed = [s for s in r.get("nearer_full", "").split(";") if s]
+        if code != "nearer-full" and listed:
+            out.append(f"pupil {pid}: nearer_full filled for reason {code}")
+        if code == "current":
+            if pupil.get("school_id", "") != chosen:
+                out.append(f"pupil {pid}: 'current' but the data names another school")
+            continue
+        need, age = pupil["need"], int(pupil["age"])
+        own = miles(pid, chosen)
+        suitable = [s for s in schools if _serves(schools[s], need, age)]
+        if chosen not in suitable:
+            out.append(f"pupil {pid}: placed at a school that does not suit them")
+            continue
+        nearer = sorted(
+            (s for s in suitable if (miles(pid, s), s) < (own, chosen)),
+            key=lambda s: (miles(pid, s), s),
+        )
+        if code == "nearest-suitable":
+            if nearer:
+                out.append(f"pupil {pid}: 'nearest-suitable' but {nearer[0]} is nearer")
+        elif code == "nearer-full":
+            if listed != nearer:
+                out.append(f"pupil {pid}: nearer_full {listed} but nearer suitable {nearer}")
+            for s in listed:
+                if s not in suitable or s not in nearer or not full[s]:
+                    out.append(f"pupil {pid}: listed school {s} is not suitable, nearer and full")
+            free = [s for s in nearer if not full[s]]
+            if free:
+                out.append(f"pupil {pid}: nearer suitable school {free[0]} has a free place")
+        elif code == "optimal":
+            free = [s for s in nearer if not full[s]]
+            if policy != "optimal" or not free:
+                out.append(f"pupil {pid}: 'optimal' without the optimal policy or a free place")
+                continue
+            per_mile = school_days * 2.0 * cost_per_pupil_mile
+            est = [
+                float(schools[s]["place_cost"]) + per_mile * miles(pid, s)
+                for s in (chosen, free[0])
+            ]
+            if est[0] > est[1] + 0.01:
+                out.append(f"pupil {pid}: 'optimal' but {free[0]} costs less")
+    return out
+
+
+def check_placements(run_dir: str | Path, data_dir: str | Path) -> list[str]:
+    """Every placement reason of a run (crow-fly travel) that the data contradicts."""
+    run, data = Path(run_dir), Path(data_dir)
+    summary: dict[str, Any] = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    par = summary["parameters"]
+    schools = {r["school_id"]: r for r in _rows(data / "schools.csv")}
+    pupils = {r["pupil_id"]: r for r in _rows(data / "pupils.csv")}
+    capacity = {sid: int(s["capacity"]) for sid, s in schools.items()}
+    if (run / "capacity.csv").exists():
+        for r in _rows(run / "capacity.csv"):
+            capacity[r["school_id"]] += int(r["places_added"])
+    circuity = float(par["travel"]["circuity"])
+    where = {sid: _latlon(s) for sid, s in schools.items()}
+    home = {pid: _latlon(p) for pid, p in pupils.items()}
+
+    def miles(pid: str, sid: str) -> float:
+        lat1, lon1, lat2, lon2 = map(math.radians, (*home[pid], *where[sid]))
+        h = (
+            math.sin((lat2 - lat1) / 2) ** 2
+            + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        )
+        return 2 * EARTH_RADIUS_MILES * math.asin(math.sqrt(min(1.0, max(0.0, h)))) * circuity
+
+    return placement_reason_problems(
+        _rows(run / "placements.csv"),
+        schools,
+        pupils,
+        miles,
+        capacity,
+        policy=summary["policy"],
+        school_days=float(par["cost"]["school_days"]),
+        cost_per_pupil_mile=float(par["cost"]["est_cost_per_pupil_mile"]),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Journey reasons and the afternoon run (stops.csv's columns after the contract's five)
+
+FINISH_AT = "15:15"  # the contract's default end of the school day
+AFTERNOON_GAP = 5  # minutes after finish_at the afternoon run leaves
+JOURNEY_CODES = {"long-direct", "shared-saving"}
+
+
+def _finish(school: dict[str, str]) -> int:
+    return _hhmm(school.get("finish_at") or FINISH_AT)
+
+
+def _afternoon_rides(visits, route_schools, rules, where) -> dict[str, tuple[float, float]]:
+    """Each pupil's afternoon ride and when they leave school, from the contract: the vehicle
+    leaves the school 5 minutes after finish_at and drops in reverse pickup order, a visit's
+    dwell added for each visit before a pupil's. A mixed-school route leaves its last school
+    first, calls at the first (a dwell; not before its own finish_at + 5), then drops."""
+    dwell, per_pupil, _ = rules
+    travel, point, pupils, schools, placed = where
+    first = route_schools[0]
+    ride_from_first: list[float] = [0.0] * len(visits)
+    t = 0.0
+    at = first
+    for j in range(len(visits) - 1, -1, -1):  # drop order: the last pickup first
+        t += travel.minutes(at, point[visits[j][0]])
+        ride_from_first[j] = t
+        t += dwell + per_pupil * len(visits[j])
+        at = point[visits[j][0]]
+    leave = _finish(schools[first]) + AFTERNOON_GAP
+    out = {}
+    if len(route_schools) == 1:
+        for j, visit in enumerate(visits):
+            for p in visit:
+                out[p] = (ride_from_first[j], float(leave))
+        return out
+    last = route_schools[-1]
+    start_last = _finish(schools[last]) + AFTERNOON_GAP
+    depart = max(start_last + travel.minutes(last, first) + dwell, float(leave))
+    for j, visit in enumerate(visits):
+        for p in visit:
+            if placed.get(p) == first:
+                out[p] = (ride_from_first[j], depart)
+            else:
+                out[p] = (ride_from_first[j] + depart - start_last, float(start_last))
+    return out
+
+
+def _check_afternoon(r, visits, route_schools, stops, rules, where) -> list[str]:
+    """pm_ride_min and dropoff recomputed; pm_over_min against the pupil's limit."""
+    out: list[str] = []
+    rid = r["route_id"]
+    rows = {s["pupil_id"]: s for s in stops}
+    for p, (ride, leave) in _afternoon_rides(visits, route_schools, rules, where).items():
+        s = rows.get(p)
+        if s is None:
+            continue
+        if abs(ride - float(s["pm_ride_min"])) > 0.1:
+            out.append(
+                f"route {rid}: pupil {p} pm_ride_min {s['pm_ride_min']}, recomputed {ride:.2f}"
+            )
+        home = leave + ride  # dropoff is written to the minute, rounded down
+        if not _hhmm(s["dropoff"]) - 0.01 <= home < _hhmm(s["dropoff"]) + 1.01:
+            out.append(f"route {rid}: pupil {p} dropoff {s['dropoff']} but home at {home:.2f}")
+        limit = float(s["limit_min"])
+        over = max(0.0, round(float(s["pm_ride_min"]) - limit, 1))
+        if abs(over - float(s["pm_over_min"])) > 0.051:
+            out.append(f"route {rid}: pupil {p} pm_over_min {s['pm_over_min']}, expected {over}")
+        if (over > 0) != bool(s["pm_reason_code"]) or bool(s["pm_reason_code"]) != bool(
+            s["pm_reason"]
+        ):
+            out.append(f"route {rid}: pupil {p} afternoon reason present iff over its limit")
+    return out
+
+
+def cheapest_alone_cost(pupil, miles, vehicles, cost_par) -> float | None:
+    """The cheapest vehicle type carrying a pupil alone (a wheelchair space or a seat, and a
+    seat for a PA when needed; not a type with ``available`` 0), to the penny."""
+    pa = _flag(pupil["needs_pa"])
+    best = None
+    for v in vehicles.values():
+        if v.get("available", "") not in ("", None) and int(v["available"]) == 0:
+            continue
+        seats, spaces = int(v["seats"]), int(v["wheelchair_spaces"])
+        fits = spaces >= 1 and seats >= int(pa) if _flag(pupil["wheelchair"]) else seats >= 1 + pa
+        if not fits:
+            continue
+        cost = _route_cost(v, round(miles, 2), pa, cost_par)
+        best = cost if best is None else min(best, cost)
+    return best
+
+
+def _route_cost(v, miles, has_pa, cost_par) -> float:
+    day = float(v["day_rate"]) + float(v["per_mile"]) * 2 * miles
+    day += float(cost_par["pa_day_rate"]) if has_pa else 0.0
+    return round(cost_par["school_days"] * day, 2)
+
+
+def _check_reasons(r, visits, route_schools, stops, where, vehicles, ride_par, cost_par):
+    """limit, direct and over recomputed; a reason exactly when a ride passes its limit;
+    long-direct only when direct_min > limit − 15, shared-saving only when not; sharing_saving
+    recomputed from routes.csv and the rate card."""
+    travel, point, pupils, schools, placed = where
+    out: list[str] = []
+    rid = r["route_id"]
+    slack = float(ride_par["direct_slack_min"])
+    members = [p for v in visits for p in v]
+    rows = {s["pupil_id"]: s for s in stops}
+    for p in members:
+        s = rows.get(p)
+        if s is None:
+            continue
+        own = placed[p] if placed.get(p) in route_schools else route_schools[-1]
+        limit = _limit(pupils[p], ride_par)
+        if float(s["limit_min"]) != limit:
+            out.append(f"route {rid}: pupil {p} limit_min {s['limit_min']}, expected {limit:g}")
+        direct = travel.minutes(point[p], own)
+        if abs(direct - float(s["direct_min"])) > 0.051:
+            out.append(f"route {rid}: pupil {p} direct_min {s['direct_min']}, {direct:.2f}")
+        ride, written_direct = float(s["ride_min"]), float(s["direct_min"])
+        over = max(0.0, round(ride - limit, 1))
+        if abs(over - float(s["over_min"])) > 0.051:
+            out.append(f"route {rid}: pupil {p} over_min {s['over_min']}, expected {over:.1f}")
+        code = s["reason_code"]
+        if (over > 0) != bool(code) or bool(code) != bool(s["reason"]):
+            out.append(f"route {rid}: pupil {p} has a reason iff the ride passes its limit")
+            continue
+        if not code:
+            if s["sharing_saving"]:
+                out.append(f"route {rid}: pupil {p} sharing_saving without a reason")
+            continue
+        if code not in JOURNEY_CODES:
+            out.append(f"route {rid}: pupil {p} unknown reason_code {code!r}")
+        if code == "long-direct" and not written_direct > limit - slack:
+            out.append(
+                f"route {rid}: pupil {p} long-direct but direct {written_direct} <= limit−15"
+            )
+        if code == "shared-saving" and written_direct > limit - slack:
+            out.append(f"route {rid}: pupil {p} shared-saving but direct > limit−15")
+        if f"{written_direct:.1f} min" not in s["reason"]:
+            out.append(f"route {rid}: pupil {p} reason does not state the direct time")
+        out += _check_saving(r, visits, route_schools, p, s, where, vehicles, cost_par)
+    return out
+
+
+def _check_saving(r, visits, route_schools, p, s, where, vehicles, cost_par) -> list[str]:
+    """sharing_saving = the same route without the pupil (same type, same order) + the
+    cheapest vehicle carrying the pupil alone − the route's annual cost (routes.csv)."""
+    travel, point, pupils, schools, placed = where
+    rid = r["route_id"]
+    rest = [tuple(q for q in v if q != p) for v in visits]
+    rest = [v for v in rest if v]
+    v = vehicles[r["vehicle_type"]]
+    tol = 0.021  # pennies: each cost is rounded to the penny, as the engine rounds it
+    without = 0.0
+    if rest:
+        remaining = [q for vis in rest for q in vis]
+        drive_to = [sc for sc in route_schools if any(placed.get(q) == sc for q in remaining)]
+        drive_to = drive_to or route_schools[-1:]
+        miles = _route_miles(rest, drive_to, travel, point)
+        has_pa = any(_flag(pupils[q]["needs_pa"]) for q in remaining)
+        without = _route_cost(v, round(miles, 2), has_pa, cost_par)
+    own = placed[p] if placed.get(p) in route_schools else route_schools[-1]
+    alone_miles = travel.miles(point[p], own)
+    alone = cheapest_alone_cost(pupils[p], alone_miles, vehicles, cost_par)
+    if alone is None:
+        return [] if not s["sharing_saving"] else [f"route {rid}: {p} no vehicle alone"]
+    saving = without + alone - float(r["annual_cost"])
+    if not s["sharing_saving"] or abs(float(s["sharing_saving"]) - saving) > tol:
+        return [f"route {rid}: pupil {p} sharing_saving {s['sharing_saving']}, {saving:.2f}"]
+    return []

@@ -63,9 +63,8 @@ def solved(pupils: list[Pupil], schools: tuple[School, ...] = (SCHOOL,)):
     """A data set and its solved run (in memory), as ``sen-transport solve`` would plan it."""
     data = Dataset(schools=schools, pupils=tuple(pupils), vehicles=VEHICLES)
     placements = place_pupils(data, policy="keep", params=PARAMS)
-    plan = plan_routes(
-        data, placements, params=PARAMS, options=RoutingOptions(time_limit_s=1, workers=1)
-    )
+    options = RoutingOptions(time_limit_s=1, workers=1, mixed_school=False)
+    plan = plan_routes(data, placements, params=PARAMS, options=options)
     summary = {"parameters": {**PARAMS.to_dict(), "travel_model": TRAVEL.describe()}}
     run = RunFiles(Path("."), summary, placements.placements, plan.routes, plan.stops)
     return data, run, SavingsModel(data, run, params=PARAMS, travel=TRAVEL)
@@ -385,3 +384,50 @@ def test_target_needs():
     assert target_needs(plan, 7000.0)["uptake_needed"] is None
     assert target_needs(plan, 3500.0)["offers_needed_at_full_take_up"] == 1
     assert target_needs(plan, 5000.0)["offers_needed_at_full_take_up"] == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Through an executor (a cluster's path): the same savings, offers and draws
+
+
+def test_savings_and_offers_through_an_executor_are_the_same(monkeypatch):
+    import transport.budgets.savings as savings_module
+    import transport.routing.reoptimise as reoptimise
+    from transport.budgets.assess import assess_cohort
+    from transport.executor import InlineExecutor
+
+    pupils = [pupil(f"L{i}", 6 + 0.4 * i, 1 + 0.3 * (i % 3)) for i in range(9)]
+    pupils += [pupil(f"N{i}", -5 - 0.3 * i, -2 + 0.2 * i) for i in range(4)]
+    data, run, _ = solved(pupils)
+    monkeypatch.setattr(savings_module, "EXACT_SUBSET_MAX", 3)  # some routes searched
+    monkeypatch.setattr(reoptimise, "EXACT_SUBSET_MAX", 3)
+    settings = BudgetSettings(
+        rule="share", share=0.3, districts=("*",), draws=2500, uptake=0.4, allow_loss=True
+    )
+    found = []
+    for executor in (None, InlineExecutor()):
+        savings = SavingsModel(data, run, params=PARAMS, travel=TRAVEL, executor=executor)
+        found.append(
+            assess_cohort(
+                data, run, savings, settings=settings, target=1000.0, districts=None,
+                attendance={}, school_days=190, executor=executor,
+            )
+        )  # fmt: skip
+    assert {r.route_id for r in run.routes if savings.route(r.route_id).method == "search"}
+    assert found[0].plan.packages
+    assert found[0].rows() == found[1].rows()
+    assert found[0].totals() == found[1].totals()
+
+
+def test_uptake_draws_in_blocks_are_the_draws_in_one_stream(monkeypatch):
+    import transport.budgets.uptake as uptake
+    from transport.executor import InlineExecutor
+
+    packages = (
+        _package({1: 3000.0, 2: 2500.0, 3: 9000.0}, [1000.0, 800.0], 0.35),
+        replace(_package({1: 4000.0}, [1500.0], 0.6), route_id="R2"),
+    )
+    whole = simulate_uptake(packages, draws=2345, seed=9, target=4000)
+    monkeypatch.setattr(uptake, "DRAWS_PER_TASK", 700)  # four blocks, not whole chunks
+    blocks = simulate_uptake(packages, draws=2345, seed=9, target=4000, executor=InlineExecutor())
+    assert blocks == whole

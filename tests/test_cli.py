@@ -23,7 +23,16 @@ def test_place_writes_what_the_library_computes(tiny_dir, tmp_path, policy):
     result = invoke("place", "--policy", policy, "--data", str(tiny_dir), "--out", str(out))
     assert result.exit_code == 0, result.output
     written = pd.read_csv(out / "placements.csv", dtype={"school_id": str})
-    assert list(written.columns) == ["pupil_id", "school_id", "policy", "road_miles", "direct_min"]
+    assert list(written.columns) == [
+        "pupil_id",
+        "school_id",
+        "policy",
+        "road_miles",
+        "direct_min",
+        "reason_code",
+        "reason",
+        "nearer_full",
+    ]
     expected = place_pupils(read_dataset(tiny_dir), policy=policy)
     assert dict(zip(written.pupil_id, written.school_id, strict=True)) == expected.school_of
     assert (written.policy == policy).all()

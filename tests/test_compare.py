@@ -201,15 +201,14 @@ def test_budgets_are_offered_on_the_baseline_routes(compared):
 
 
 def test_a_second_run_re_uses_every_stage(compared, tmp_path):
-    out, doc, first = compared
+    out, doc, _ = compared
     files = scenario_files(tmp_path / "again")
-    start = time.perf_counter()
     again = compare_scenarios(files, Path(__file__).parent / "data" / "tiny", out, overrides=FAST)
-    second = time.perf_counter() - start
+    # every stage re-used (no placement, search or pricing ran), whatever the machine's load:
+    # a wall-clock comparison of two sub-second runs was flaky on a busy machine
     for row in again["scenarios"]:
         stages = {"placement", "routes"} | ({"budgets"} if row["budgets_dir"] else set())
         assert set(row["reused"]) == stages, row["scenario"]
-    assert second < first
     drop = {"wall_time_s", "reused"}
     for a, b in zip(doc["scenarios"], again["scenarios"], strict=True):
         assert {k: v for k, v in a.items() if k not in drop} == {

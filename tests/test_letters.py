@@ -4,6 +4,11 @@ Fixtures: tests/data/letters/run-pm is a plan of the tiny data with an afternoon
 ``dropoff``, ``pm_ride_min``), one pupil unplaced (P06) and one unrouted (P11);
 run-before is the previous plan, made from older data (P03 not yet there, P02 living elsewhere,
 P05 at another school), with journeys that the new plan disturbs.
+
+Every family's letters are written by both PDF engines (headless Chromium, the default, and
+WeasyPrint, the fallback) and checked the same way. Chromium is Debian's ``chromium``
+(installed by .ci/run): without it the Chromium cases are skipped, except on CI, where they
+fail.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from click.testing import CliRunner
 
 from transport.changes import disturbances, journeys
 from transport.cli.main import cli
+from transport.letters.chromium import CHROMIUM_ENV, find_chromium
 from transport.letters.job import default_effective_date, write_letters
 from transport.letters.since import families_to_write, own_data_changes
 from transport.runs.write import read_run
@@ -35,6 +41,12 @@ BEFORE = FIX / "run-before"
 CONTACTS = FIX / "contacts.csv"
 OPERATORS = FIX / "route-operators.csv"
 DAY = dt.date(2026, 9, 7)
+NO_CHROMIUM = find_chromium() is None and os.environ.get("CI") != "true"
+CHROMIUM = pytest.param(
+    "chromium",
+    marks=pytest.mark.skipif(NO_CHROMIUM, reason="Debian's chromium is not installed"),
+)
+ENGINES = [CHROMIUM, "weasyprint"]
 
 
 def pdf_text(path: Path) -> str:
@@ -52,11 +64,11 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-@pytest.fixture(scope="module")
-def full(tmp_path_factory) -> Path:
-    """Every family's letter of run-pm, with contacts and operators."""
+@pytest.fixture(scope="module", params=ENGINES)
+def full(request, tmp_path_factory) -> Path:
+    """Every family's letter of run-pm, with contacts and operators, by each engine."""
     out = tmp_path_factory.mktemp("letters") / "out"
-    write_letters(
+    summary = write_letters(
         RUN,
         TINY,
         out,
@@ -65,7 +77,9 @@ def full(tmp_path_factory) -> Path:
         effective=DAY,
         today=dt.date(2026, 8, 1),
         workers=1,
+        engine=request.param,
     )
+    assert summary["engine"] == request.param and summary["engine_warnings"] == []
     return out
 
 
@@ -286,10 +300,10 @@ def test_cli_letters_for_a_solved_run_count_equals_pupils_routed(tmp_path):
     assert f"{routed} letters" in result.output
     assert "No --contacts" in result.output
     stops = rows(run / "stops.csv")
-    for stop in stops:  # no afternoon run in this plan: the letter says so, gives no time
+    for stop in stops:  # the plan's afternoon run (stops.csv dropoff): the letter gives it
         text = pdf_text(out / "letters" / f"{stop['pupil_id']}.pdf")
         assert f"{stop['pickup']} from home" in text
-        assert "the driver will tell you the usual time" in text
+        assert stop["dropoff"] and f"about {stop['dropoff']}" in text
         assert f"To the parent or carer of pupil {stop['pupil_id']}" in text
 
 
@@ -367,27 +381,46 @@ def test_a_councils_own_template_and_a_failed_run_leaves_the_previous_folder(tmp
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_a_template_cannot_reach_the_network_or_other_files(tmp_path):
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_template_cannot_reach_the_network_or_other_files_nor_run_a_script(tmp_path, engine):
     template = tmp_path / "t" / "letter.html"
     template.parent.mkdir()
     secret = tmp_path / "secret.css"
-    secret.write_text("p { color: red }")
+    secret.write_text('p::after { content: " SECRET" }')
+    (tmp_path / "t" / "mine.css").write_text('p::before { content: "BESIDE " }')
     template.write_text(
-        '<html><head><link rel="stylesheet" href="../secret.css"></head><body>'
+        '<html><head><link rel="stylesheet" href="mine.css">'
+        f'<link rel="stylesheet" href="../secret.css"><link rel="stylesheet" '
+        f'href="{secret.as_uri()}"></head><body>'
         '<img src="https://example.org/pixel.png?id={{ pupil_id }}"><p>{{ pupil_id }}</p>'
-        "</body></html>",
+        "<script>document.body.append(' SCRIPT')</script></body></html>",
         encoding="utf-8",
     )
-    from transport.letters.render import load_template, local_fetcher
+    out = tmp_path / "o"
+    summary = write_letters(RUN, TINY, out, template=template, effective=DAY, engine=engine)
+    # the file beside the template is loaded; the one outside it, and the network, are not;
+    # no script runs (it could copy one letter into another: they share a document)
+    assert pdf_text(out / "letters" / "P01.pdf") == "BESIDE P01"
+    assert "SECRET" not in pdf_text(out / "letters.pdf")
+    warned = " ".join(summary["template_warnings"])
+    assert "https://example.org/pixel.png?id=SAMPLE" in warned  # the synthetic sample only
+    assert not re.search(r"\bP\d\d\b", warned)
 
+
+def test_the_weasyprint_fetcher_loads_only_files_beside_the_template(tmp_path):
+    from transport.letters.render import load_template
+    from transport.letters.weasy import local_fetcher
+
+    template = tmp_path / "t" / "letter.html"
+    template.parent.mkdir()
+    template.write_text("<html><body>{{ pupil_id }}</body></html>")
+    secret = tmp_path / "secret.css"
+    secret.write_text("p { color: red }")
     fetch = local_fetcher(load_template(template, default="letter.html").folder.as_uri() + "/")
     with pytest.raises(ValueError):
         fetch.fetch("https://example.org/pixel.png?id=P01")
     with pytest.raises(ValueError):
         fetch.fetch(secret.as_uri())
-    result = invoke(str(RUN), "--data", str(TINY), "--out", str(tmp_path / "o"), "--template",
-                    str(template))  # fmt: skip
-    assert result.exit_code == 0, result.output  # rendered without the forbidden resources
 
 
 @pytest.mark.parametrize("where", ["run", "inside-run", "data"])
@@ -436,10 +469,12 @@ def test_cli_since_and_help(tmp_path):
     assert "Example:" in invoke("--help").output
 
 
-def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch):
-    import transport.letters.render
+@pytest.mark.parametrize("engine", ENGINES)
+def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch, engine):
+    import transport.letters.pdf
 
-    monkeypatch.setattr(transport.letters.render, "CHUNK_SIZE", 3)  # 4 chunks, 2 processes
+    # 4 chunks, printed two at a time (two Chromium pages, or two WeasyPrint processes)
+    monkeypatch.setattr(transport.letters.pdf, "CHUNK_SIZE", {engine: 3})
     template = tmp_path / "long.html"
     template.write_text(
         "<html><body><p>Page one for {{ pupil_id }}</p>"
@@ -449,7 +484,9 @@ def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch):
         encoding="utf-8",
     )
     out = tmp_path / "out"
-    summary = write_letters(RUN, TINY, out, template=template, effective=DAY, workers=2)
+    summary = write_letters(
+        RUN, TINY, out, template=template, effective=DAY, workers=2, engine=engine
+    )
     letters = sorted((out / "letters").glob("*.pdf"))
     assert len(letters) == 10 and summary["pages"] == 30
     for pdf in letters:
@@ -459,3 +496,141 @@ def test_letters_of_several_pages_stay_whole_and_apart(tmp_path, monkeypatch):
     assert combined == [
         f"Page {n} for {pdf.stem}" for pdf in letters for n in ("one", "two", "three")
     ]
+
+
+def png(width: int, height: int) -> bytes:
+    """A red PNG image."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("engine", [CHROMIUM])  # WeasyPrint's files: the test above
+def test_a_councils_font_and_logo_beside_the_template_are_printed(tmp_path, monkeypatch, engine):
+    import transport.letters.pdf
+
+    # chunks of 3 on two pages: the second page never printed the sample, which has them
+    monkeypatch.setattr(transport.letters.pdf, "CHUNK_SIZE", {engine: 3})
+    font = Path("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")  # fonts-dejavu-core
+    if not font.exists():
+        pytest.skip("fonts-dejavu-core is not installed")
+    folder = tmp_path / "council"
+    folder.mkdir()
+    shutil.copy(font, folder / "council.ttf")
+    (folder / "logo.png").write_bytes(png(40, 20))
+    template = folder / "letter.html"
+    template.write_text(
+        "<html><head><style>@font-face { font-family: Council; src: url(council.ttf) }"
+        " p { font-family: Council } .logo { width: 40px; height: 20px;"
+        " background: url(logo.png) }</style></head>"
+        '<body><div class="logo"></div><p>Ref {{ pupil_id }}</p></body></html>',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    write_letters(RUN, TINY, out, template=template, effective=DAY, engine=engine, workers=2)
+    for pdf in (out / "letters").glob("*.pdf"):
+        resources = pypdf.PdfReader(str(pdf)).pages[0]["/Resources"]
+        names = [str(f.get_object()["/BaseFont"]) for f in resources["/Font"].values()]
+        assert any("DejaVuSansMono" in n for n in names), names
+        assert "/XObject" in resources, pdf.name  # the logo
+
+
+@pytest.mark.parametrize("engine", [CHROMIUM])  # the split is the same for both engines
+def test_a_family_pdf_keeps_web_links_and_never_points_into_another_letter(tmp_path, engine):
+    template = tmp_path / "links.html"
+    template.write_text(
+        '<html><body><p id="top">Ref {{ pupil_id }}</p>'
+        '<p><a href="https://www.kent.gov.uk/sen-transport">Our web page</a> '
+        '<a href="#top">Back to the top</a></p></body></html>',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    write_letters(RUN, TINY, out, template=template, effective=DAY, engine=engine)
+    for pdf in (out / "letters").glob("*.pdf"):
+        reader = pypdf.PdfReader(str(pdf))
+        assert len(reader.pages) == 1 and not reader.named_destinations and not reader.outline
+        annotations = [a.get_object() for a in reader.pages[0].get("/Annots", [])]
+        assert [a["/A"]["/URI"] for a in annotations] == ["https://www.kent.gov.uk/sen-transport"]
+        assert not [a for a in annotations if "/Dest" in a or a["/A"].get("/S") != "/URI"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The PDF engine
+
+
+def children_of(pid: int) -> set[int]:
+    """Every live descendant process of ``pid``."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat_line = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat_line.rsplit(")", 1)[1].split()[1])
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        kids = [p for p, pp in parents.items() if pp == parent]
+        found.update(kids)
+        todo.extend(kids)
+    return found
+
+
+@pytest.mark.skipif(NO_CHROMIUM, reason="Debian's chromium is not installed")
+def test_chromium_leaves_no_process_and_no_profile_behind(tmp_path):
+    import tempfile
+
+    profiles = set(Path(tempfile.gettempdir()).glob("sen-transport-chromium-*"))
+    before = children_of(os.getpid())
+    summary = write_letters(RUN, TINY, tmp_path / "out", effective=DAY, engine="chromium")
+    assert summary["engine"] == "chromium" and summary["letters"] == 10
+    assert children_of(os.getpid()) <= before
+    assert set(Path(tempfile.gettempdir()).glob("sen-transport-chromium-*")) <= profiles
+
+
+def test_without_chromium_auto_falls_back_to_weasyprint_and_says_so(tmp_path, monkeypatch):
+    import transport.letters.pdf
+
+    monkeypatch.setattr(transport.letters.pdf, "find_chromium", lambda: None)
+    result = CliRunner().invoke(
+        cli, ["letters", str(RUN), "--data", str(TINY), "--out", str(tmp_path / "o"),
+              "--since", str(RUN)],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Warning: Chromium is not installed" in result.stderr
+    assert "apt-get install chromium" in result.stderr
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["engine"] == "weasyprint" and summary["engine_warnings"]
+    result = invoke(str(RUN), "--data", str(TINY), "--out", str(tmp_path / "c"), "--engine",
+                    "chromium")  # fmt: skip
+    assert result.exit_code == 2 and "no Chromium found" in result.output
+    assert "--engine weasyprint" in result.output and not (tmp_path / "c").exists()
+
+
+def test_a_browser_that_fails_to_start_exits_2_and_writes_nothing(tmp_path, monkeypatch):
+    fake = tmp_path / "chromium"
+    fake.write_text("#!/bin/sh\necho 'cannot open display: no such thing' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(CHROMIUM_ENV, str(fake))
+    out = tmp_path / "out"
+    result = invoke(str(RUN), "--data", str(TINY), "--out", str(out), "--engine", "chromium")
+    assert result.exit_code == 2, result.output
+    assert "did not start: cannot open display" in result.output
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    monkeypatch.setenv(CHROMIUM_ENV, str(tmp_path / "nothing-here"))
+    result = invoke(str(RUN), "--data", str(TINY), "--out", str(out))
+    assert result.exit_code == 2 and "not a program to run" in result.output

@@ -3,7 +3,8 @@ address or pupil id reaches the terminal or the logs.
 
 The text of every PDF is extracted with pypdf and searched for every other pupil's id, and for
 every other family's postcode, name, address and email (whitespace collapsed, so a name that
-wraps across lines is still found).
+wraps across lines is still found). Both PDF engines are checked (headless Chromium prints many
+letters to one document before splitting it, so a leak between letters would show here).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pypdf
 import pytest
 from click.testing import CliRunner
 
+from tests.test_letters import ENGINES
 from tests.test_privacy import hits, home_patterns
 from transport.cli.main import cli
 from transport.letters.contacts import normalise_postcode
@@ -53,8 +55,8 @@ def pdf_text(path: Path) -> str:
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
 
 
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> tuple[list[Path], str, list[str]]:
+@pytest.fixture(scope="module", params=ENGINES)
+def outputs(request, tmp_path_factory) -> tuple[list[Path], str, list[str]]:
     """Letters for every family and after a re-plan, with all terminal output and log lines."""
     tmp = tmp_path_factory.mktemp("private")
     runner = CliRunner()
@@ -76,7 +78,7 @@ def outputs(tmp_path_factory) -> tuple[list[Path], str, list[str]]:
                 cli,
                 ["letters", str(FIX / "run-pm"), "--data", str(TINY), "--out", str(tmp / name),
                  "--contacts", str(CONTACTS), "--operators", str(FIX / "route-operators.csv"),
-                 *extra],
+                 "--engine", request.param, *extra],
                 catch_exceptions=False,
             )  # fmt: skip
             assert result.exit_code == 0, result.output

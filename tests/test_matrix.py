@@ -113,3 +113,28 @@ def test_bad_rows_are_all_reported(tmp_path):
         assert expected in text
     with pytest.raises(TravelModelError):
         MatrixModel.from_csv(tmp_path / "nope.csv")
+
+
+def test_compare_and_budgets_with_a_matrix(tmp_path):
+    """A scenario on the council's matrix compares, and budgets re-plan its routes with it."""
+    data = matrix_data(tmp_path / "d")
+    scenario = tmp_path / "matrix.toml"
+    scenario.write_text(
+        '[travel]\nnetwork = "matrix"\n[routing]\nwork_limit = 2\nworkers = 1\n', encoding="utf-8"
+    )
+    out = tmp_path / "cmp"
+    args = ["compare", str(scenario), "--data", str(data), "--out", str(out), "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--no-report"])
+    assert result.exit_code == 0, result.output
+    run = out / "scenarios" / "matrix"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["parameters"]["travel_model"]["backend"] == "matrix"
+    assert check_run(run, data) == []
+    budgets = tmp_path / "ptb"
+    result = CliRunner().invoke(
+        cli,
+        ["budgets", "--data", str(data), "--run", str(run), "--out", str(budgets)]
+        + ["--network", "matrix", "--districts", "Ashford"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (budgets / "budgets.csv").exists()

@@ -149,7 +149,8 @@ def test_redacted_sheets_hold_no_needs_or_health_data(tiny_dir, tmp_path):
     assert rows and not set(rows[0]) & set(NEVER_REDACTED)
     assert set(rows[0]) == {
         "route_id", "school_id", "school_name", "arrive_by", "vehicle_type",
-        "passenger_assistant", "seq", "pupil_id", "pickup_point", "pickup_time", "wheelchair",
+        "passenger_assistant", "seq", "pupil_id", "pickup_point", "pickup_time", "dropoff_time",
+        "wheelchair",
     }  # fmt: skip
     school_names = {s.name for s in data.schools}
     html = (out / "ops" / "route-sheets.html").read_text(encoding="utf-8")
@@ -169,8 +170,10 @@ def test_redacted_sheets_hold_no_needs_or_health_data(tiny_dir, tmp_path):
     assert sorted((r["route_id"], r["seq"], r["pupil_id"], r["pickup_time"]) for r in rows) == (
         sorted(tuple(s[k] for k in key) for s in stops)
     )
+    dropoffs = {(s["route_id"], s["pupil_id"]): s["dropoff"] for s in stops}
     for r in rows:
         assert r["wheelchair"] == ("yes" if data.pupil_by_id[r["pupil_id"]].wheelchair else "no")
+        assert r["dropoff_time"] == dropoffs[r["route_id"], r["pupil_id"]]
 
 
 def test_every_output_is_owner_only(tiny_dir, tmp_path):

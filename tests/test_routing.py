@@ -357,9 +357,9 @@ def test_mixed_school_routes_keep_every_rule_and_save(tmp_path):
     schools[1]["capacity"] = 3
     pupils += [pupil("B3", 0.121, 0.102, school="")]  # a new entrant, placed at S2 by keep
     data = write_data(tmp_path / "d", pupils, schools=schools)
-    plain, _ = solve(tmp_path / "plain", data)
-    options = RoutingOptions(time_limit_s=1.0, workers=1, mixed_school=True)
-    mixed, out = solve(tmp_path / "mixed", data, options)
+    single = RoutingOptions(time_limit_s=1.0, workers=1, mixed_school=False)
+    plain, _ = solve(tmp_path / "plain", data, single)
+    mixed, out = solve(tmp_path / "mixed", data)  # mixed-school routes are the default
     assert mixed["routing"]["mixed_school"]["mixed_routes"] == 1
     assert mixed["annual_transport_cost"] < plain["annual_transport_cost"]
     saving = plain["annual_transport_cost"] - mixed["annual_transport_cost"]

@@ -147,3 +147,28 @@ def test_times(text, minutes):
 def test_bad_times(text):
     with pytest.raises(ValueError):
         parse_hhmm(text)
+
+
+def test_finish_at_is_optional_with_the_contract_default(tiny_copy):
+    """schools.csv's optional finish_at: blank or absent is 15:15, a time is read, a bad one
+    (or one before arrive_by) is a problem named with its row."""
+    data = read_dataset(tiny_copy)
+    assert {s.finish_at for s in data.schools} == {15 * 60 + 15}
+
+    def schools(f):
+        f["finish_at"] = ["15:30", "", "3:05 pm", "08:00"]
+        return f
+
+    edit(tiny_copy, "schools.csv", schools)
+    found = problems_of(tiny_copy)
+    assert [(p.row, p.column) for p in found] == [(4, "finish_at"), (5, "finish_at")]
+    assert "not a time HH:MM" in found[0].message and "after arrive_by" in found[1].message
+
+    def fixed(f):
+        f["finish_at"] = ["15:30", "", "14:50", "15:00"]
+        return f
+
+    edit(tiny_copy, "schools.csv", fixed)
+    data = read_dataset(tiny_copy)
+    got = {s.school_id: s.finish_at for s in data.schools}
+    assert got == {"S1": 930, "S2": 915, "S3": 890, "S4": 900}

@@ -1,9 +1,10 @@
 """Executors: where independent tasks run — this process, local worker processes, a cluster.
 
 The engine fans out work that needs no other result of the same fan-out: shortest-path trees of
-a road matrix, the scenarios of a comparison, (later) the per-school route searches. Each such
-fan-out goes through one small interface, :class:`Executor`, so that another backend (a Dask
-cluster, issue #18) plugs in by implementing one method:
+a road matrix, the scenarios of a comparison, the per-school route searches, the re-plans behind
+budget savings, uptake draws. Each such fan-out goes through one small interface,
+:class:`Executor`, so that another backend (a Dask cluster: :mod:`transport.cluster`) plugs in
+by implementing one method:
 
 ``map_unordered(fn, tasks, *, shared=None)``
     calls ``fn(shared, task)`` for every task and yields ``(index, result)`` pairs as tasks
@@ -14,6 +15,12 @@ cluster, issue #18) plugs in by implementing one method:
 :class:`LocalExecutor`, a pool of worker processes on this machine, is the default;
 :class:`InlineExecutor` runs tasks one after another in this process (tests, and fan-outs
 whose tasks already use every core).
+
+An executor whose ``cluster`` attribute is true runs tasks on other machines: a caller then
+drives each stage in this process and sends the stage's parts as tasks (a plan's per-school
+searches, not the whole plan), and writes files here, never in a task. A cluster's executor
+also offers ``pool()``, a ``concurrent.futures.Executor`` on its workers, for a caller that
+submits tasks one by one as others finish (routing's search slices).
 
 Examples
 --------
@@ -48,6 +55,9 @@ class Executor(Protocol):
     workers: int
     """How many tasks may run at once."""
 
+    cluster: bool
+    """Whether tasks run on other machines (see the module docstring)."""
+
     def map_unordered(
         self, fn: Callable[[Any, T], R], tasks: Sequence[T], *, shared: Any = None
     ) -> Iterator[tuple[int, R]]:
@@ -71,6 +81,7 @@ class InlineExecutor:
     """Every task in this process, one after another, in order."""
 
     workers = 1
+    cluster = False
 
     def map_unordered(
         self, fn: Callable[[Any, T], R], tasks: Sequence[T], *, shared: Any = None
@@ -118,6 +129,8 @@ class LocalExecutor:
     (a script without an ``if __name__ == "__main__":`` guard, a machine out of processes), the
     tasks not yet done run in this process and a warning is logged: the results are the same.
     """
+
+    cluster = False
 
     def __init__(self, workers: int = 0, *, start_method: str | None = None) -> None:
         if not isinstance(workers, int) or workers < 0:

@@ -16,8 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_scenario, scenario_settings
 from transport.data.validate import read_dataset
 from transport.errors import TransportError
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, run_scenario
 from transport.runs.destination import check_runs_dir, remove_created
@@ -29,6 +31,8 @@ from transport.travel import TravelModel, travel_model
 # Placement holds pupil × school matrices (suitability, road miles, minutes and temporaries):
 # measured 1.9 GB peak for 42,000 pupils × 860 schools (benchmarks/limits_40k.py), about 50 bytes
 # a cell with the interpreter; the guard assumes 64.
+RUN_TABLES = ("travel", "ride", "cost")
+"""The tables whose values ``budgets`` takes from the run it prices (its summary.json)."""
 BYTES_PER_CELL = 64
 MEMORY_SHARE = 0.8  # of the memory available, at most
 
@@ -150,6 +154,7 @@ def place_job(
     :func:`read_data`. Returns the summary.
     """
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
@@ -182,6 +187,7 @@ def solve_job(
     previous_dir: str | Path | None = None,
     from_scratch: bool = False,
     locks_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> RunSummary:
     """Read a data folder, place pupils, plan their routes and write the run folder.
 
@@ -194,7 +200,8 @@ def solve_job(
     ``previous_dir`` is the plan in force: routes are re-planned from it (keeping unchanged
     families' journeys, :func:`transport.routing.replan_routes`), or with ``from_scratch``
     planned anew and compared with it; ``locks_file`` lists route ids of it to keep exactly.
-    Returns the summary.
+    ``executor`` runs the stages' work elsewhere (a Dask cluster, :mod:`transport.cluster`);
+    the folder is written here, once everything is computed. Returns the summary.
     """
     from transport.changes import new_salt
     from transport.errors import ParameterError
@@ -204,6 +211,7 @@ def solve_job(
         raise ParameterError("--locks keeps routes of the plan in force: it needs a re-plan")
     named = scenario is not None and not unnamed
     scenario = scenario or Scenario()
+    record_scenario(scenario)
     _prepare(out_dir)
     data = read_data(data_dir, districts_file=districts_file)
     previous, salt = None, None
@@ -221,6 +229,7 @@ def solve_job(
             route_progress=progress,
             previous=previous,
             from_scratch=from_scratch,
+            executor=executor,
         )
     assert result.summary is not None
     summary = result.summary if named else replace(result.summary, scenario=None)
@@ -231,6 +240,7 @@ def solve_job(
         placements=result.placements,
         routes=result.plan.routes if result.plan else (),
         stops=result.plan.stops if result.plan else (),
+        explanations=result.plan.explanations if result.plan else (),
         extra={**result.extra_tables(), DIGEST_FILE: digest_table(data, salt)},
     )
     return summary
@@ -283,12 +293,14 @@ def sheets_job(
     redact: bool = False,
     packs: bool = False,
     workers: int = 1,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """Write route sheets of a solved run: route-sheets.csv, route-sheets.html, summary.json.
 
     ``redact`` leaves out everything but what a driver must know (see
     :mod:`transport.runs.sheets`). ``packs`` adds a crew pack PDF per route for its operator
-    and passenger assistant (:mod:`transport.letters.packs`). Returns the summary (counts only).
+    and passenger assistant (:mod:`transport.letters.packs`), printed by ``engine``
+    (:func:`transport.letters.pdf.choose_engine`). Returns the summary (counts only).
     """
     from transport.runs.sheets import (
         SHEET_CSV,
@@ -330,6 +342,7 @@ def sheets_job(
             sheets={SHEET_CSV: (columns, rows)},
             texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
             workers=workers,
+            engine=engine,
         )
     write_run(
         out_dir,
@@ -360,6 +373,7 @@ def budgets_job(
     travel: TravelModel | None = None,
     cache_dir: str | Path | None = None,
     districts_file: str | Path | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Price personal transport budgets for a cohort of a solved run and write the export.
 
@@ -369,18 +383,23 @@ def budgets_job(
     re-planned with the run's own parameters (its summary.json). Writes budgets.csv,
     budget-summary.md, budget-summary.html and summary.json to ``out_dir`` and returns the
     summary. When the cohort is not county-wide and ``compare_countywide``, the summary also
-    holds the county-wide figures.
+    holds the county-wide figures. ``executor``: where the re-plans and uptake draws run
+    (a Dask cluster); the folder is written here.
     """
     from transport.budgets import read_attendance, run_parameters
     from transport.budgets.export import write_budget_run
     from transport.budgets.savings import read_solved_run
 
-    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True})
+    scenario = (scenario or Scenario()).with_overrides({"budgets.offer": True}, source="command")
     _prepare(out_dir)
     run = read_solved_run(run_dir)
     data = read_data(data_dir, districts_file=districts_file)
-    params, _ = run_parameters(run.summary, scenario.parameters())
+    params, source = run_parameters(run.summary, scenario.parameters())
     scenario = replace(scenario, travel=params.travel, ride=params.ride, cost=params.cost)
+    if source == "run":
+        keys = [k for k, v in scenario_settings(scenario).items() if k.split(".")[0] in RUN_TABLES]
+        scenario = replace(scenario, sources={**scenario.sources, **dict.fromkeys(keys, "run")})
+    record_scenario(scenario)
     attendance = read_attendance(data_dir, set(data.pupil_by_id))
     with scenario_travel(scenario, travel, cache_dir=cache_dir, data_dir=data_dir) as model:
         result = run_scenario(
@@ -390,6 +409,7 @@ def budgets_job(
             solved=run,
             attendance=attendance,
             countywide=compare_countywide,
+            executor=executor,
         )
     assert result.budgets is not None
     summary = dict(result.budgets.summary)

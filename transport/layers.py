@@ -3,7 +3,7 @@
 ::
 
     base < data < travel < placement < routing < runs < budgets < tender < letters
-         < pipeline < compare < report < jobs < datagen < cli
+         < pipeline < compare < report < cluster < jobs < datagen < cli
 
 ``base`` is the data model and what every stage shares (errors, units, geodesy, costing, the
 definition of a disturbed family, formatting, the scenario settings, executors, the one
@@ -12,8 +12,10 @@ after routing because a run folder is the written form of a plan, and before bud
 start from a solved run; ``tender`` (tender packs, awards, change impact) reads run folders;
 ``letters`` (letters to families, crew packs) renders a run folder.
 ``pipeline`` runs a scenario through the stages; ``compare`` runs
-several; ``report`` renders a compare folder; ``jobs`` read inputs and write folders for the
-command line; ``datagen`` (the synthetic Kent generator) is a data tool apart from the stages.
+several; ``report`` renders a compare folder; ``cluster`` runs the work on a Dask cluster
+(executors are passed down, so no stage imports it) and expands grids of scenarios (sweeps);
+``jobs`` read inputs and write folders for the command line; ``datagen`` (the synthetic Kent
+generator) is a data tool apart from the stages.
 
 Only the routing layer imports a routing solver (:data:`ROUTING_SOLVERS`). The import-layer
 test (``tests/test_layers.py``) holds these rules, and the compare cache keys each stage's
@@ -37,6 +39,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "transport.scenario",
             "transport.executor",
             "transport.layers",
+            "transport.audit",
             "transport.runs.atomic",
         ),
     ),
@@ -51,6 +54,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pipeline", ("transport.pipeline",)),
     ("compare", ("transport.compare",)),
     ("report", ("transport.report",)),
+    ("cluster", ("transport.cluster",)),
     ("jobs", ("transport.jobs", "transport.site_job")),
     ("datagen", ("transport.datagen",)),
     ("cli", ("transport.cli", "transport.__main__")),
@@ -62,6 +66,11 @@ LAYER_NAMES: tuple[str, ...] = tuple(name for name, _ in LAYERS)
 ROUTING_SOLVERS = ("ortools.constraint_solver", "ortools.routing", "pyvrp")
 """Routing solvers: imported by the routing layer only. (Placement's exact policy uses
 OR-Tools' min-cost flow, ``ortools.graph``, which is not a routing solver.)"""
+
+
+DASK = ("dask", "distributed")
+"""Dask's packages: imported by :data:`DASK_BACKEND` only, and only with ``--scheduler``."""
+DASK_BACKEND = "transport.cluster.dask_backend"
 
 
 def layer_of(module: str) -> str | None:

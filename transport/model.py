@@ -34,6 +34,10 @@ NEED_CODES: tuple[str, ...] = (
 
 SCHOOL_KINDS: tuple[str, ...] = ("special", "resourced", "mainstream", "independent")
 ANY_NEED = "*"
+DEFAULT_FINISH_AT = 15 * 60 + 15
+"""The end of the school day when schools.csv gives no ``finish_at`` (contract: 15:15)."""
+AFTERNOON_GAP_MIN = 5
+"""The afternoon run leaves the school this many minutes after ``finish_at`` (contract)."""
 
 
 def format_hhmm(minutes: float) -> str:
@@ -47,7 +51,8 @@ class School:
     """A school or specialist provision that can take pupils.
 
     ``needs`` holds need codes, or ``{"*"}`` for a school that serves any need.
-    ``arrive_by`` is minutes after midnight.
+    ``arrive_by`` (latest morning arrival) and ``finish_at`` (end of the school day, default
+    15:15) are minutes after midnight.
     """
 
     school_id: str
@@ -62,6 +67,7 @@ class School:
     capacity: int
     place_cost: float
     arrive_by: int
+    finish_at: int = DEFAULT_FINISH_AT
 
     def serves(self, need: str, age: int) -> bool:
         """Whether the school is suitable for a pupil of this need and age."""
@@ -228,13 +234,21 @@ class Parameters:
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone."""
+    """One pupil at one school; ``road_miles`` and ``direct_min`` are home → school alone.
+
+    ``reason_code`` and ``reason`` say why the pupil is at this school
+    (:mod:`transport.placement.explain`); ``nearer_full`` lists the nearer suitable schools
+    that were full (reason ``nearer-full``), nearest first.
+    """
 
     pupil_id: str
     school_id: str
     policy: str
     road_miles: float
     direct_min: float
+    reason_code: str = ""
+    reason: str = ""
+    nearer_full: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +295,39 @@ class Stop:
     pupil_id: str
     pickup: float
     ride_min: float
+
+
+@dataclass(frozen=True, slots=True)
+class RideExplanation:
+    """Why a pupil's ride is as long as it is, and their afternoon run: stops.csv's columns
+    beyond the contract's first five (:mod:`transport.routing.explain` computes them).
+
+    ``limit_min`` is the pupil's stated limit (``max_ride_min``, else the age default);
+    ``direct_min`` their pickup point → school alone; ``over_min`` the ride (as written, one
+    decimal) less the limit, 0 within it. A ride over its limit has ``reason_code``
+    (``long-direct`` or ``shared-saving``), ``reason`` and ``sharing_saving`` (£ a year). The
+    afternoon: ``dropoff`` (minutes after midnight) and ``pm_ride_min``, with ``pm_over_min``,
+    ``pm_reason_code`` and ``pm_reason`` as for the morning. ``saving_basis`` is what
+    ``sharing_saving`` was priced from (route miles without the pupil, whether a PA would
+    still ride, the vehicle type carrying the pupil alone, its miles, whether the pupil needs
+    a PA), so that a re-priced
+    plan re-prices it exactly; it is not written.
+    """
+
+    route_id: str
+    pupil_id: str
+    limit_min: float
+    direct_min: float
+    over_min: float
+    reason_code: str = ""
+    reason: str = ""
+    sharing_saving: float | None = None
+    dropoff: float | None = None
+    pm_ride_min: float | None = None
+    pm_over_min: float = 0.0
+    pm_reason_code: str = ""
+    pm_reason: str = ""
+    saving_basis: tuple[float | None, bool, str, float, bool] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from transport.budgets.offers import Candidate, OfferPlan, choose_offers, target
 from transport.budgets.pricing import PricedPupil, price_pupil
 from transport.budgets.savings import SavingsModel
 from transport.budgets.uptake import Simulation, simulate_uptake, uptake_probability
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.runs.write import RunFiles
 from transport.scenario import BudgetSettings
@@ -118,6 +119,7 @@ def assess_cohort(
     districts: tuple[str, ...] | None,
     attendance: dict[str, float],
     school_days: int,
+    executor: Executor | None = None,
 ) -> CohortAssessment:
     """Price, save, offer and simulate for the pupils whose home is in ``districts``.
 
@@ -135,6 +137,8 @@ def assess_cohort(
         Part-time fractions by pupil (pupils not listed attend full time).
     school_days
         School days a year (the mileage rule).
+    executor
+        Where the uptake draws run when there are many (the savings model has its own).
     """
     chosen = [p for p in data.pupils if districts is None or p.district in districts]
     placement = {p.pupil_id: p for p in run.placements}
@@ -173,7 +177,7 @@ def assess_cohort(
         [c for c in candidates if c is not None], savings, allow_loss=settings.allow_loss
     )
     simulation = simulate_uptake(
-        plan.packages, draws=settings.draws, seed=settings.seed, target=target
+        plan.packages, draws=settings.draws, seed=settings.seed, target=target, executor=executor
     )
     routes = tuple(sorted({p.route_id for p in priced}))
     return CohortAssessment(

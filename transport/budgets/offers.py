@@ -95,19 +95,27 @@ def choose_offers(
     by_route: dict[str, list[Candidate]] = {}
     for c in candidates:
         by_route.setdefault(c.route_id, []).append(c)
+    groups = {rid: _group(rid, by_route[rid], savings) for rid in sorted(by_route)}
+    savings.prefetch({rid: [c.pupil_id for c in group] for rid, group in groups.items()})
     packages = []
-    for rid in sorted(by_route):
-        group = sorted(by_route[rid], key=lambda c: c.pupil_id)
+    for rid, group in groups.items():
         table = savings.route(rid)
-        if table.method == "search" and len(group) > MAX_SEARCH_CANDIDATES:
-            group.sort(key=lambda c: (-savings.marginal_saving(c.pupil_id), c.pupil_id))
-            group = sorted(group[:MAX_SEARCH_CANDIDATES], key=lambda c: c.pupil_id)
         g = table.table([c.pupil_id for c in group])
         choice = _best_choice(group, g, allow_loss=allow_loss)
         chosen = [(c, lvl) for c, lvl in zip(group, choice, strict=True) if lvl > 0]
         if chosen:
             packages.append(_package(rid, chosen, g, group))
     return OfferPlan(tuple(packages), len(candidates), allow_loss)
+
+
+def _group(rid: str, candidates: list[Candidate], savings: SavingsModel) -> list[Candidate]:
+    """A route's candidates tabulated together: all of them, or on a searched route the
+    ``MAX_SEARCH_CANDIDATES`` whose leaving alone saves most."""
+    group = sorted(candidates, key=lambda c: c.pupil_id)
+    if savings.route(rid).method == "search" and len(group) > MAX_SEARCH_CANDIDATES:
+        group.sort(key=lambda c: (-savings.marginal_saving(c.pupil_id), c.pupil_id))
+        group = sorted(group[:MAX_SEARCH_CANDIDATES], key=lambda c: c.pupil_id)
+    return group
 
 
 def _package(

@@ -32,6 +32,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from transport.audit import record_input
 from transport.data.load import decode_text, parse_csv_text, read_file_bytes
 from transport.errors import InputError, Problem
 from transport.scenario import BudgetSettings
@@ -255,5 +256,7 @@ def read_attendance(folder: str | Path, known: set[str]) -> dict[str, float]:
     path = Path(folder) / ATTENDANCE_FILE
     if not os.path.lexists(path):
         return {}
-    text = decode_text(read_file_bytes(path), file=path.name)  # a folder, NUL, Excel: named
+    raw = read_file_bytes(path)  # a folder, NUL, Excel: named
+    record_input(path, raw, role="data")
+    text = decode_text(raw, file=path.name)
     return parse_attendance(text, known, file=path.name)

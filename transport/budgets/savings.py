@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from transport.errors import InputError, Problem, ScenarioError
+from transport.executor import Executor
 from transport.model import CostParams, Dataset, Parameters, RideParams, Route, TravelParams
 from transport.routing.reoptimise import (
     EXACT_SUBSET_MAX,
@@ -162,6 +163,9 @@ class SavingsModel:
         The run's parameters and travel model.
     seed
         Seed of the search used for routes too large for the exact table.
+    executor
+        Where route tables are built (:meth:`prepare`) and searched routes re-planned
+        (:meth:`prefetch`), e.g. a Dask cluster; default: in this process, when first read.
     """
 
     def __init__(
@@ -172,10 +176,14 @@ class SavingsModel:
         params: Parameters,
         travel: TravelModel,
         seed: int = 0,
+        executor: Executor | None = None,
     ) -> None:
         self.data, self.params, self.travel, self.seed = data, params, travel, seed
+        self.executor = executor
+        self._known: dict[str, dict[int, int]] = {}
         routing = (run.summary.get("parameters") or {}).get("routing") or {}
         self.strict = bool(routing.get("strict_limits", False))  # the run's own ride rule
+        self._context = _Context(data, params, travel, seed, self.strict)
         self.routes = {r.route_id: r for r in run.routes}
         self.route_of = {p: r.route_id for r in run.routes for p in r.pupils}
         check_run_data(run, data)  # a run made from another data folder: file and row named
@@ -197,8 +205,15 @@ class SavingsModel:
         return self._routes[route_id]
 
     def prepare(self, pupil_ids: Iterable[str]) -> None:
-        """Build the tables of every route these pupils ride."""
-        for rid in sorted({self.route_of[p] for p in pupil_ids if p in self.route_of}):
+        """Build the tables of every route these pupils ride (as executor tasks, with one)."""
+        todo = [
+            rid
+            for rid in sorted({self.route_of[p] for p in pupil_ids if p in self.route_of})
+            if rid not in self._routes
+        ]
+        if self.executor is not None and len(todo) > 1:
+            self._build_all(todo)
+        for rid in todo:
             self.route(rid)
 
     def marginal_saving(self, pupil_id: str) -> float:
@@ -250,37 +265,71 @@ class SavingsModel:
             or v.vehicle_type == route.vehicle_type
         }
 
-    def _build(self, route: Route) -> RouteSavings:
-        data, params, travel = self.data, self.params, self.travel
-        school = data.school_by_id[route.school_id]
-        pupils = [data.pupil_by_id[p] for p in route.pupils]
-        usable = self._usable(route)
-        recomputed = keep_order_cost(
-            school,
-            pupils,
-            data.vehicles,
-            params=params,
-            travel=travel,
-            usable=usable,
-            strict_limits=self.strict,
-        )
-        current = int(round(route.annual_cost * 100))
+    def _task(self, route: Route, masks: Sequence[int] = ()) -> _RouteTask:
         mixed = any(self.school_of.get(p, route.school_id) != route.school_id for p in route.pupils)
-        if mixed:
-            return RouteSavings(
-                route, route.pupils, route.annual_cost, "mixed-school", recomputed, lambda m: 0
+        return _RouteTask(route, frozenset(self._usable(route)), mixed, tuple(masks))
+
+    def _build(self, route: Route) -> RouteSavings:
+        full = (1 << len(route.pupils)) - 1
+        return self._assemble(route, _route_parts(self._context, self._task(route, [full])))
+
+    def _build_all(self, route_ids: Sequence[str]) -> None:
+        """Build routes' tables as tasks of the executor: exact tables whole, searched routes'
+        re-plans with everybody and without each pupil in turn (what marginal savings read)."""
+        tasks = []
+        for rid in route_ids:
+            route = self.routes[rid]
+            full = (1 << len(route.pupils)) - 1
+            singles = [full ^ (1 << i) for i in range(len(route.pupils))]
+            tasks.append(self._task(route, [full, *singles]))
+        assert self.executor is not None
+        found = self.executor.map_unordered(_route_parts, tasks, shared=self._context)
+        for i, parts in sorted(found, key=lambda item: item[0]):
+            self._routes[route_ids[i]] = self._assemble(tasks[i].route, parts)
+
+    def prefetch(self, wanted: dict[str, Sequence[str]]) -> None:
+        """Re-plan, as tasks of the executor, every subset of these pupils leaving their
+        searched route (``{route_id: pupil_ids}``; what :meth:`RouteSavings.table` will read).
+
+        Nothing happens without an executor: the re-plans are then made when first read. The
+        costs are the same either way (each re-plan is a function of its pupils and seed).
+        """
+        if self.executor is None:
+            return
+        tasks = []
+        for rid, pupil_ids in sorted(wanted.items()):
+            table = self.route(rid)
+            if table.method != "search":
+                continue
+            known = self._known.setdefault(rid, {})
+            bits = [1 << table.members.index(p) for p in pupil_ids]
+            masks = sorted(
+                {
+                    table.full ^ sum(b for j, b in enumerate(bits) if k >> j & 1)
+                    for k in range(1 << len(bits))
+                }
+                - set(known)
+                - {0}
             )
-        if len(pupils) <= EXACT_SUBSET_MAX:
-            costs = subset_costs(
-                school,
-                pupils,
-                data.vehicles,
-                params=params,
-                travel=travel,
-                incompatible=data.incompatible,
-                usable=usable,
-                strict_limits=self.strict,
-            ).pence
+            for at in range(0, len(masks), PREFETCH_MASKS_PER_TASK):
+                chunk = masks[at : at + PREFETCH_MASKS_PER_TASK]
+                tasks.append((rid, self._task(table.route, chunk)))
+        found = self.executor.map_unordered(
+            _route_parts, [t for _, t in tasks], shared=self._context
+        )
+        for i, parts in found:
+            self._known.setdefault(tasks[i][0], {}).update(parts.known)
+
+    def _assemble(self, route: Route, parts: _RouteParts) -> RouteSavings:
+        """A route's savings table from what :func:`_route_parts` computed."""
+        current = int(round(route.annual_cost * 100))
+        if parts.method == "mixed-school":
+            return RouteSavings(
+                route, route.pupils, route.annual_cost, "mixed-school", parts.recomputed, _nothing
+            )
+        if parts.method == "exact":
+            costs = parts.costs
+            assert costs is not None
             full = costs[-1]
             base = current if full == IMPOSSIBLE else min(current, int(full))
             saving = np.where(costs == IMPOSSIBLE, 0, np.maximum(0, base - costs))[::-1].copy()
@@ -290,42 +339,140 @@ class SavingsModel:
                 route.pupils,
                 base / 100.0,
                 "exact",
-                recomputed,
-                lambda m: int(costs[m]),
+                parts.recomputed,
+                _TableCost(costs),
                 saving,
             )
-        cache: dict[int, int] = {}
+        known = self._known.setdefault(route.route_id, {})
+        known.update(parts.known)
+        task = self._task(route)
+        context = self._context
 
         def cost_pence(mask: int) -> int:
-            if mask not in cache:
-                left = [p for i, p in enumerate(pupils) if mask >> i & 1]
-                found = [
-                    replan_route(
-                        school,
-                        left,
-                        data.vehicles,
-                        params=params,
-                        travel=travel,
-                        incompatible=data.incompatible,
-                        usable=usable,
-                        time_limit_s=SEARCH_TIME_LIMIT_S,
-                        seed=self.seed,
-                        strict_limits=self.strict,
-                    ),
-                    keep_order_cost(
-                        school,
-                        left,
-                        data.vehicles,
-                        params=params,
-                        travel=travel,
-                        usable=usable,
-                        strict_limits=self.strict,
-                    ),
-                ]
-                ok = [int(round(c * 100)) for c in found if c is not None]
-                cache[mask] = min(ok) if ok else IMPOSSIBLE
-            return cache[mask]
+            if mask not in known:
+                known[mask] = _search_cost(context, task, mask)
+            return known[mask]
 
-        full = cost_pence((1 << len(pupils)) - 1)
+        full = cost_pence((1 << len(route.pupils)) - 1)
         base = current if full == IMPOSSIBLE else min(current, full)
-        return RouteSavings(route, route.pupils, base / 100.0, "search", recomputed, cost_pence)
+        return RouteSavings(
+            route, route.pupils, base / 100.0, "search", parts.recomputed, cost_pence
+        )
+
+
+PREFETCH_MASKS_PER_TASK = 8
+"""Re-plans of a searched route per executor task (each takes up to about a second)."""
+
+
+def _nothing(_mask: int) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class _TableCost:
+    """A route's re-planned cost in pence by the set of pupils left (the exact table)."""
+
+    costs: np.ndarray
+
+    def __call__(self, mask: int) -> int:
+        return int(self.costs[mask])
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every route's re-plans read: shared with an executor's workers once."""
+
+    data: Dataset
+    params: Parameters
+    travel: TravelModel
+    seed: int
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class _RouteTask:
+    """One route to tabulate: its usable vehicle types, whether it is mixed-school, and the
+    sets of pupils left (bit ``i`` = ``route.pupils[i]``) to re-plan by search."""
+
+    route: Route
+    usable: frozenset[str]
+    mixed: bool
+    masks: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _RouteParts:
+    method: str
+    recomputed: float | None
+    costs: np.ndarray | None = None
+    known: dict[int, int] = field(default_factory=dict)
+
+
+def _route_parts(ctx: _Context, task: _RouteTask) -> _RouteParts:
+    """A route's table (exact), or the re-plans of the masks asked (search): a pure function,
+    run here or as an executor task."""
+    data, route = ctx.data, task.route
+    if ";" in route.school_id:  # a mixed-school route: its schools in visiting order
+        return _RouteParts("mixed-school", None)
+    school = data.school_by_id[route.school_id]
+    pupils = [data.pupil_by_id[p] for p in route.pupils]
+    recomputed = keep_order_cost(
+        school,
+        pupils,
+        data.vehicles,
+        params=ctx.params,
+        travel=ctx.travel,
+        usable=task.usable,
+        strict_limits=ctx.strict,
+    )
+    if task.mixed:
+        return _RouteParts("mixed-school", recomputed)
+    if len(pupils) <= EXACT_SUBSET_MAX:
+        costs = subset_costs(
+            school,
+            pupils,
+            data.vehicles,
+            params=ctx.params,
+            travel=ctx.travel,
+            incompatible=data.incompatible,
+            usable=task.usable,
+            strict_limits=ctx.strict,
+        ).pence
+        return _RouteParts("exact", recomputed, costs)
+    return _RouteParts(
+        "search", recomputed, None, {m: _search_cost(ctx, task, m) for m in task.masks}
+    )
+
+
+def _search_cost(ctx: _Context, task: _RouteTask, mask: int) -> int:
+    """The re-planned cost (pence) of a searched route's pupils in ``mask``."""
+    data, route = ctx.data, task.route
+    if ";" in route.school_id:  # a mixed-school route: its schools in visiting order
+        return _RouteParts("mixed-school", None)
+    school = data.school_by_id[route.school_id]
+    left = [data.pupil_by_id[p] for i, p in enumerate(route.pupils) if mask >> i & 1]
+    found = [
+        replan_route(
+            school,
+            left,
+            data.vehicles,
+            params=ctx.params,
+            travel=ctx.travel,
+            incompatible=data.incompatible,
+            usable=task.usable,
+            time_limit_s=SEARCH_TIME_LIMIT_S,
+            seed=ctx.seed,
+            strict_limits=ctx.strict,
+        ),
+        keep_order_cost(
+            school,
+            left,
+            data.vehicles,
+            params=ctx.params,
+            travel=ctx.travel,
+            usable=task.usable,
+            strict_limits=ctx.strict,
+        ),
+    ]
+    ok = [int(round(c * 100)) for c in found if c is not None]
+    return min(ok) if ok else IMPOSSIBLE

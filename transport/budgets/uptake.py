@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from transport.executor import Executor
 from transport.scenario import BudgetSettings
 
 CHUNK_DRAWS = 1000
@@ -126,35 +127,32 @@ class Simulation:
 
 
 def simulate_uptake(
-    packages: tuple[RoutePackage, ...], *, draws: int, seed: int, target: float
+    packages: tuple[RoutePackage, ...],
+    *,
+    draws: int,
+    seed: int,
+    target: float,
+    executor: Executor | None = None,
 ) -> Simulation:
     """Draw every family's decision ``draws`` times and sum the joint savings of each draw.
 
-    The same packages, draws and seed give the same result.
+    The same packages, draws and seed give the same result, in this process or with the draws
+    spread over an ``executor``'s workers in blocks of :data:`DRAWS_PER_TASK`: draw ``d``
+    always reads the same place of one random stream (each block starts the seed's stream
+    advanced past the draws before it).
     """
-    rng = np.random.default_rng(seed)
-    order = sorted(packages, key=lambda p: p.route_id)
-    probs = np.concatenate([p.probabilities for p in order]) if order else np.zeros(0)
-    nets, savings, accepted = [], [], []
-    done = 0
-    while done < draws:
-        size = min(CHUNK_DRAWS, draws - done)
-        accept = rng.random((size, len(probs))) < probs
-        net = np.zeros(size)
-        saving = np.zeros(size)
-        col = 0
-        for pkg in order:
-            k = len(pkg.offers)
-            masks = accept[:, col : col + k] @ (1 << np.arange(k))
-            net += pkg.net[masks]
-            saving += pkg.saving[masks]
-            col += k
-        nets.append(net)
-        savings.append(saving)
-        accepted.append(accept.sum(axis=1))
-        done += size
-    net = np.concatenate(nets)
-    saving = np.concatenate(savings)
+    order = tuple(sorted(packages, key=lambda p: p.route_id))
+    if executor is None or draws <= DRAWS_PER_TASK:
+        parts = [_draw_block(order, (seed, 0, draws))]
+    else:
+        blocks = [
+            (seed, at, min(DRAWS_PER_TASK, draws - at)) for at in range(0, draws, DRAWS_PER_TASK)
+        ]
+        found = sorted(executor.map_unordered(_draw_block, blocks, shared=order))
+        parts = [part for _, part in found]
+    net = np.concatenate([p[0] for p in parts])
+    saving = np.concatenate([p[1] for p in parts])
+    accepted = np.concatenate([p[2] for p in parts])
     p5, p95 = np.percentile(net, [5, 95])
     return Simulation(
         draws=draws,
@@ -166,5 +164,42 @@ def simulate_uptake(
         probability_of_target=float((net >= target - 0.005).mean()),
         mean_saving=float(saving.mean()),
         mean_budgets=float((saving - net).mean()),
-        mean_acceptances=float(np.concatenate(accepted).mean()),
+        mean_acceptances=float(accepted.mean()),
     )
+
+
+DRAWS_PER_TASK = 50 * CHUNK_DRAWS
+"""Draws per executor task when the draws are spread over workers."""
+
+
+def _draw_block(
+    order: tuple[RoutePackage, ...], block: tuple[int, int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draws ``first`` … ``first + size − 1`` of the seed's stream: (net, saving, acceptances).
+
+    Each draw reads one uniform number per offer, so draw ``d`` starts ``d × offers`` numbers
+    into the stream (PCG64 makes one 64-bit step per double, and jumps ahead in one step).
+    """
+    seed, first, size = block
+    probs = np.concatenate([p.probabilities for p in order]) if order else np.zeros(0)
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.advance(first * len(probs))
+    nets, savings, accepted = [], [], []
+    done = 0
+    while done < size:
+        n = min(CHUNK_DRAWS, size - done)
+        accept = rng.random((n, len(probs))) < probs
+        net = np.zeros(n)
+        saving = np.zeros(n)
+        col = 0
+        for pkg in order:
+            k = len(pkg.offers)
+            masks = accept[:, col : col + k] @ (1 << np.arange(k))
+            net += pkg.net[masks]
+            saving += pkg.saving[masks]
+            col += k
+        nets.append(net)
+        savings.append(saving)
+        accepted.append(accept.sum(axis=1))
+        done += n
+    return np.concatenate(nets), np.concatenate(savings), np.concatenate(accepted)

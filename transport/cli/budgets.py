@@ -36,6 +36,7 @@ from transport.cli.render import print_budgets
     help="Also report the county-wide figures when the cohort is smaller.",
 )
 @opt.network_options
+@opt.scheduler_option
 @domain_errors
 def budgets(
     data_dir: Path,
@@ -45,6 +46,7 @@ def budgets(
     out_dir: Path,
     compare_countywide: bool,
     cache_dir: Path | None,
+    scheduler: str | None,
 ) -> None:
     """Price personal transport budgets (PTBs) for a cohort and the savings they bring.
 
@@ -63,16 +65,19 @@ def budgets(
       sen-transport budgets --data data/kent --run runs/kent --rule mileage \\
           --districts Ashford,Shepway --draws 5000 --seed 7 --out runs/ptb-mileage
     """
+    from transport.cluster import cluster_executor
     from transport.jobs import budgets_job
 
     scenario = opt.scenario_with_overrides(scenario_file)
-    summary = budgets_job(
-        data_dir,
-        run_dir,
-        out_dir,
-        scenario=scenario,
-        compare_countywide=compare_countywide,
-        cache_dir=cache_dir,
-        districts_file=districts_file,
-    )
+    with cluster_executor(scheduler) as executor:
+        summary = budgets_job(
+            data_dir,
+            run_dir,
+            out_dir,
+            scenario=scenario,
+            compare_countywide=compare_countywide,
+            cache_dir=cache_dir,
+            districts_file=districts_file,
+            executor=executor,
+        )
     print_budgets(summary, out_dir)

@@ -70,11 +70,30 @@ def debug_wanted(ctx: click.Context | None = None) -> bool:
 
 
 class Group(click.Group):
-    """A command group whose commands' internal faults end in one line, exit status 1."""
+    """A command group whose commands' internal faults end in one line, exit status 1.
+
+    Each command runs inside an audit session (:mod:`transport.audit`): the command line as
+    typed, its start time, whether the user and host are recorded (not with ``--no-user``),
+    and its options with where each value came from, for the manifest.json of every folder it
+    writes.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra
+    ) -> click.Context:
+        argv = list(args)
+        ctx = super().make_context(info_name, args, parent=parent, **extra)
+        ctx.meta[ARGV] = ["sen-transport", *argv]
+        return ctx
 
     def invoke(self, ctx: click.Context) -> Any:
+        from transport.audit import audit_session
+
+        no_user = bool(ctx.params.get("no_user")) or _env_flag(NO_USER_ENV)
         try:
-            return super().invoke(ctx)
+            with audit_session(ctx.meta.get(ARGV), include_user=not no_user) as record:
+                record.options_from = command_options
+                return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
@@ -85,6 +104,52 @@ class Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
+
+
+ARGV = "transport.argv"
+"""Key of the root context's ``meta`` holding the command line as typed."""
+NO_USER_ENV = "SEN_TRANSPORT_NO_USER"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+
+
+def command_options() -> dict[str, dict[str, Any]]:
+    """The running command's options for its manifest: ``{name: {"value", "from"}}``.
+
+    ``from`` is ``option`` (given on the command line), ``environment`` or ``default``;
+    settings that override scenario keys are listed by their key (``routing.time_limit_s``)
+    and are in the manifest's scenario settings too.
+    """
+    from transport.cli.options import OVERRIDES
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, value in sorted(ctx.params.items()):
+        source = ctx.get_parameter_source(name)
+        given = source is not None and source.name in ("COMMANDLINE", "PROMPT")
+        where = (
+            "option"
+            if given
+            else "environment"
+            if source is not None and (source.name == "ENVIRONMENT")
+            else "default"
+        )
+        out[name] = {"value": _plain(value), "from": where}
+    for key, value in sorted(ctx.meta.get(OVERRIDES, {}).items()):
+        out[key] = {"value": _plain(value), "from": "option"}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
 
 
 def fault_line(exc: BaseException) -> str:
@@ -138,9 +203,13 @@ def private_by_default() -> None:
 
 
 def run_command(group: click.Group, args: list[str] | None = None) -> int:
-    """Run the group in standalone mode and return its exit status."""
+    """Run the group in standalone mode and return its exit status.
+
+    Out of standalone mode click returns (rather than raises) the status of a command that
+    exits early (``ctx.exit(1)``: an internal error, ``verify`` finding a difference).
+    """
     try:
-        group.main(args=args, standalone_mode=False)
+        status = group.main(args=args, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 1
@@ -149,4 +218,4 @@ def run_command(group: click.Group, args: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return status if isinstance(status, int) and not isinstance(status, bool) else 0

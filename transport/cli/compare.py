@@ -50,6 +50,10 @@ SERVICE: list[tuple[str, Any]] = [
         "rides over 45 / 75 min",
         lambda r: f"{r['pupils_over_45_min']:,} / {r['pupils_over_75_min']:,}",
     ),
+    (
+        "over own limit: long-direct / shared",
+        lambda r: f"{r['over_limit_long_direct']:,} / {r['over_limit_shared_saving']:,}",
+    ),
     ("independent / out-of-county", lambda r: f"{r['independent_or_out_of_county']:,}"),
     ("places missing / added", lambda r: f"{r['places_missing']:,} / {r['places_added']:,}"),
     ("wall time (s)", lambda r: f"{r['wall_time_s']:.1f}"),
@@ -130,6 +134,7 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
 @click.option("--no-report", is_flag=True, help="Do not write report.html.")
 @opt.apply(*opt.TRAVEL)
 @opt.network_options
+@opt.scheduler_option
 @opt.quiet_option
 @domain_errors
 def compare(
@@ -140,6 +145,7 @@ def compare(
     no_cache: bool,
     no_report: bool,
     cache_dir: Path | None,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Run scenarios on one data set and compare their costs, savings and service.
@@ -159,21 +165,24 @@ def compare(
       sen-transport compare scenarios/baseline.toml scenarios/ptb-trial.toml \\
           --data data/kent --out runs/ptb --time-limit 60
     """
+    from transport.cluster import cluster_executor
     from transport.compare import compare_scenarios
 
     err = Console(stderr=True, highlight=False)
-    doc = compare_scenarios(
-        scenario_files,
-        data_dir,
-        out_dir,
-        overrides=opt.given_overrides(),
-        cache_dir=cache_dir / "compare" if cache_dir is not None else None,
-        graph_cache_dir=cache_dir,
-        use_cache=not no_cache,
-        districts_file=districts_file,
-        progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
-        finish=None if no_report else (lambda folder: _write_report(folder, data_dir)),
-    )
+    with cluster_executor(scheduler) as executor:
+        doc = compare_scenarios(
+            scenario_files,
+            data_dir,
+            out_dir,
+            overrides=opt.given_overrides(),
+            cache_dir=cache_dir / "compare" if cache_dir is not None else None,
+            graph_cache_dir=cache_dir,
+            use_cache=not no_cache,
+            districts_file=districts_file,
+            executor=executor,
+            progress=None if quiet else (lambda msg: err.print(f"[dim]{msg}[/dim]")),
+            finish=None if no_report else (lambda folder: _write_report(folder, data_dir)),
+        )
     print_comparison(doc, out_dir)
     if not no_report:
         console.print(f"Wrote {out_dir / 'report.html'}")

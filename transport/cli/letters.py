@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from transport.cli.common import domain_errors
-from transport.cli.options import data_option
+from transport.cli.options import data_option, engine_option
 
 
 def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
@@ -27,6 +27,8 @@ def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
         )
     if not summary["contacts"]:
         click.echo("No --contacts: letters are addressed to the parent or carer of each pupil.")
+    for warning in summary["engine_warnings"]:
+        click.echo(f"Warning: {warning}", err=True)
     for warning in summary["template_warnings"]:
         click.echo(f"Template warning: {warning}", err=True)
     click.echo(f"Wrote {out_dir} (letters/, letters.pdf, letters.csv, not-sent.csv, summary.json)")
@@ -88,8 +90,9 @@ def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Processes laying out the PDFs [up to 2].",
+    help="Chunks of letters printed at the same time [up to 2, one per core].",
 )
+@engine_option
 @domain_errors
 def letters(
     run_dir: Path,
@@ -102,6 +105,7 @@ def letters(
     operators: Path | None,
     minutes: float,
     workers: int | None,
+    engine: str,
 ) -> None:
     """Write a letter to each family of RUN_DIR (a run of 'sen-transport solve').
 
@@ -133,5 +137,6 @@ def letters(
         operators=operators,
         minutes=minutes,
         workers=workers,
+        engine=engine,
     )
     _print_letters(summary, out_dir)

@@ -13,6 +13,7 @@ import click
 from transport.cli.budgets import budgets
 from transport.cli.common import (
     DEBUG_ENV,
+    NO_USER_ENV,
     Group,
     install_signal_handlers,
     private_by_default,
@@ -27,7 +28,9 @@ from transport.cli.place import place
 from transport.cli.sheets import sheets
 from transport.cli.site import site
 from transport.cli.solve import solve
+from transport.cli.sweep import sweep
 from transport.cli.tender import award, impact, tender
+from transport.cli.verify import verify
 
 
 @click.group(
@@ -40,11 +43,18 @@ from transport.cli.tender import award, impact, tender
     is_flag=True,
     help=f"Show the traceback of an internal error (or set {DEBUG_ENV}=1).",
 )
-def cli(debug: bool) -> None:
+@click.option(
+    "--no-user",
+    is_flag=True,
+    help=f"Leave the user name and host out of manifest.json (or set {NO_USER_ENV}=1).",
+)
+def cli(debug: bool, no_user: bool) -> None:
     """Plan SEN home-to-school transport and price personal transport budgets.
 
     Bad input (data, scenario files, option values) is reported in one message with exit
     status 2; an internal error in one line with exit status 1 (--debug shows its traceback).
+    Every folder written holds manifest.json (inputs, settings, versions, hashes of every
+    file); 'sen-transport verify RUN' checks a folder against it.
 
     \b
     Typical use:
@@ -61,9 +71,11 @@ cli.add_command(budgets)
 cli.add_command(compare)
 cli.add_command(sheets)
 cli.add_command(solve)
+cli.add_command(sweep)
 cli.add_command(tender)
 cli.add_command(award)
 cli.add_command(impact)
+cli.add_command(verify)
 cli.add_command(site)
 cli.add_command(letters)
 

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import click
 
 from transport.budgets.cohorts import COHORTS, split_districts
+from transport.letters.pdf import ENGINES
 from transport.scenario import (
     BACKENDS,
     BUDGET_RULES,
@@ -190,10 +191,10 @@ ROUTING_SEED = Setting("--seed", "routing.seed", "Routing seed.", type=int)
 BACKEND = Setting("--backend", "routing.backend", "Routing solver.", type=click.Choice(BACKENDS))
 WORKERS = Setting("--workers", "routing.workers", "Worker processes (0: one per CPU).", type=int)
 MIXED_SCHOOL = Setting(
-    "--mixed-school",
+    "--mixed-school/--no-mixed-school",
     "routing.mixed_school",
-    "Let pupils of nearby schools (arrive_by within 15 min) share a vehicle.",
-    is_flag=True,
+    "Let pupils of nearby schools (arrive_by within 15 min) share a vehicle where that saves "
+    "money and keeps every rule.",
 )
 
 WORK_LIMIT = Setting(
@@ -407,11 +408,37 @@ def locks_option(func: F) -> F:
     )(func)
 
 
+def scheduler_option(func: F) -> F:
+    """``--scheduler ADDRESS`` (or ``$SEN_TRANSPORT_SCHEDULER``): run on a Dask cluster."""
+    return click.option(
+        "--scheduler",
+        metavar="ADDRESS",
+        envvar="SEN_TRANSPORT_SCHEDULER",
+        default=None,
+        help="Run the independent work (route searches, scenarios' stages, budget re-plans, "
+        "uptake draws) on the workers of this Dask scheduler, e.g. tcp://10.0.0.5:8786; the "
+        "same plan as on this machine [$SEN_TRANSPORT_SCHEDULER; default: this machine].",
+    )(func)
+
+
 def verbose_ids_option(func: F) -> F:
     return click.option(
         "--verbose-ids",
         is_flag=True,
         help="Also print pupil ids (unplaced, unrouted) on the terminal; counts only without it.",
+    )(func)
+
+
+def engine_option(func: F) -> F:
+    """The PDF engine of letters and crew packs (:func:`transport.letters.pdf.choose_engine`)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        default="auto",
+        show_default=True,
+        help="PDF engine: chromium (headless Chromium: about 10 ms a letter), weasyprint "
+        "(about 8 times slower; needs no browser) or auto (Chromium when installed, else "
+        "WeasyPrint with a warning).",
     )(func)
 
 

@@ -122,6 +122,7 @@ def search_line(info: dict[str, Any]) -> str:
 def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False) -> None:
     """The plan of a solve run: vehicles, PAs, ride times, costs and solver status."""
     t = summary.transport
+    by_reason = t.get("over_limit_by_reason") or {}
     table = Table(title=f"Routes: {summary.policy} placement", show_header=True)
     table.add_column("measure")
     table.add_column("value", justify="right")
@@ -137,6 +138,14 @@ def print_solve(summary: RunSummary, out_dir: Path, *, verbose_ids: bool = False
         (
             "pupils riding over 45 / 75 min",
             f"{t['pupils_over_45_min']:,} / {t['pupils_over_75_min']:,}",
+        ),
+        (
+            "over own limit: long-direct / shared",
+            f"{by_reason.get('long-direct', 0):,} / {by_reason.get('shared-saving', 0):,}",
+        ),
+        (
+            "afternoon ride, mean / max (min)",
+            f"{t.get('pm_mean_ride_min') or 0:.1f} / {t.get('pm_max_ride_min') or 0:.1f}",
         ),
         ("route miles (one way)", f"{t['route_miles']:,.0f}"),
         ("annual transport cost", money(summary.annual_transport_cost)),
@@ -310,3 +319,19 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
             f"{not_priced['unrouted']:,} unrouted; ids in summary.json"
         )
     console.print(f"Wrote {out_dir} (budgets.csv, budget-summary.md/.html, summary.json)")
+
+
+def print_verify(result: Any) -> None:
+    """A folder checked against its manifest: the files that differ, or that all match."""
+    outputs = sum(1 for c in result.checks if c.role == "output")
+    inputs = len(result.checks) - outputs
+    if result.ok:
+        console.print(
+            f"{result.folder}: all {outputs:,} files written and {inputs:,} inputs read match "
+            "manifest.json"
+        )
+        return
+    bad = result.differing
+    console.print(f"{result.folder}: {len(bad):,} of {len(result.checks):,} files differ:")
+    for check in bad:
+        console.print(f"  {check.status:<16} {check.role:<10} {check.file}")

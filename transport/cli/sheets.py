@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from transport.cli.common import domain_errors
-from transport.cli.options import data_option
+from transport.cli.options import data_option, engine_option
 from transport.cli.render import print_sheets
 from transport.jobs import sheets_job
 
@@ -32,8 +32,11 @@ from transport.jobs import sheets_job
     is_flag=True,
     help="Also write a crew pack PDF per route: packs/operator/ (redacted) and packs/pa/.",
 )
+@engine_option
 @domain_errors
-def sheets(run_dir: Path, data_dir: Path, out_dir: Path, redact: bool, packs: bool) -> None:
+def sheets(
+    run_dir: Path, data_dir: Path, out_dir: Path, redact: bool, packs: bool, engine: str
+) -> None:
     """Write route sheets of RUN_DIR (a run of 'sen-transport solve'): each route's pickups.
 
     One row per pickup: route, school, arrive-by, vehicle, PA on board, order, pupil id,
@@ -47,9 +50,13 @@ def sheets(run_dir: Path, data_dir: Path, out_dir: Path, redact: bool, packs: bo
       sen-transport sheets runs/latest --data data/kent --out sheets/operators --redact
       sen-transport sheets runs/latest --data data/kent --out sheets/crews --packs
     """
-    summary = sheets_job(run_dir, data_dir, out_dir, redact=redact, packs=packs, workers=2)
+    summary = sheets_job(
+        run_dir, data_dir, out_dir, redact=redact, packs=packs, workers=2, engine=engine
+    )
     print_sheets(summary, out_dir)
     if packs:
+        for warning in summary["packs"]["engine_warnings"]:
+            click.echo(f"Warning: {warning}", err=True)
         click.echo(
             f"Crew packs: {summary['packs']['operator']:,} operator copies (redacted), "
             f"{summary['packs']['pa']:,} passenger assistant copies in {out_dir}/packs"

@@ -10,6 +10,7 @@ import click
 from transport.cli import options as opt
 from transport.cli.common import domain_errors
 from transport.cli.render import print_solve
+from transport.cluster import cluster_executor
 from transport.jobs import solve_job, solve_nightly_job
 from transport.routing import ProgressEvent
 
@@ -67,6 +68,7 @@ def _progress_bar() -> tuple[Any, Any]:
 @opt.POLICY
 @opt.apply(*opt.ROUTING, *opt.TRAVEL)
 @opt.network_options
+@opt.scheduler_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @opt.verbose_ids_option
 @domain_errors
@@ -80,6 +82,7 @@ def solve(
     from_scratch: bool,
     locks_file: Path | None,
     cache_dir: Path | None,
+    scheduler: str | None,
     quiet: bool,
     verbose_ids: bool,
 ) -> None:
@@ -104,6 +107,7 @@ def solve(
       sen-transport solve --data data/kent --out runs/tonight --time-limit 300
       sen-transport solve --data data/kent --runs-dir runs   # runs/2026-11-28, runs/latest
       sen-transport solve --data data/kent --out runs/tue --previous runs/mon --locks locks.csv
+      sen-transport solve --data data/kent --out runs/tonight --scheduler tcp://10.0.0.5:8786
     """
     if (out_dir is None) == (runs_dir is None):
         raise click.UsageError("give exactly one of --out and --runs-dir")
@@ -112,26 +116,25 @@ def solve(
     if locks_file is not None and previous_dir is None and runs_dir is None:
         raise click.UsageError("--locks needs a plan in force: --previous RUN or --runs-dir")
     scenario = opt.scenario_with_overrides(scenario_file)
-    bar, update = (None, None) if quiet else _progress_bar()
-    if bar is not None:
-        bar.start()
-    job: dict[str, Any] = {
-        "scenario": scenario,
-        "unnamed": scenario_file is None,
-        "cache_dir": cache_dir,
-        "districts_file": districts_file,
-        "progress": update,
-        "previous_dir": previous_dir,
-        "from_scratch": from_scratch,
-        "locks_file": locks_file,
-    }
-    try:
-        if runs_dir is not None:
-            summary, out_dir = solve_nightly_job(data_dir, runs_dir, **job)
-        else:
-            assert out_dir is not None
-            summary = solve_job(data_dir, out_dir, **job)
-    finally:
+    with cluster_executor(scheduler) as executor:
+        bar, update = (None, None) if quiet else _progress_bar()
         if bar is not None:
-            bar.stop()
+            bar.start()
+        job: dict[str, Any] = {
+            "scenario": scenario,
+            "unnamed": scenario_file is None,
+            "cache_dir": cache_dir,
+            "districts_file": districts_file,
+            "progress": update,
+            "executor": executor,
+        }
+        try:
+            if runs_dir is not None:
+                summary, out_dir = solve_nightly_job(data_dir, runs_dir, **job)
+            else:
+                assert out_dir is not None
+                summary = solve_job(data_dir, out_dir, **job)
+        finally:
+            if bar is not None:
+                bar.stop()
     print_solve(summary, out_dir, verbose_ids=verbose_ids)

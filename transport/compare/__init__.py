@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from transport.audit import active, audited
 from transport.budgets import read_attendance
+from transport.compare._parallel import OnceCache, run_on_cluster
 from transport.compare._run import Context, Outcome, compare_one
 from transport.compare._table import add_savings, columns, write_comparison
 from transport.data.districts import read_dataset_in_districts
@@ -42,10 +45,32 @@ __all__ = ["columns", "compare_scenarios", "load_scenarios"]
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
+ScenarioSource = str | Path | tuple[Scenario, str]
+"""A scenario file, or a scenario already parsed with its TOML text (a sweep's variants)."""
+
+
+@dataclass(frozen=True)
+class ParsedSource:
+    """Where a scenario given parsed came from: a name (``NAME.toml``) and its TOML text."""
+
+    name: str
+    text: str
+
+
+def scenario_text(path: Path | ParsedSource) -> str:
+    """The TOML text of a scenario: its file's, or the one it was given with."""
+    if isinstance(path, ParsedSource):
+        return path.text
+    return path.read_text(encoding="utf-8-sig")
+
+
 def load_scenarios(
-    paths: Sequence[str | Path], *, overrides: Mapping[str, Any] | None = None
-) -> list[tuple[Scenario, Path]]:
+    paths: Sequence[ScenarioSource], *, overrides: Mapping[str, Any] | None = None
+) -> list[tuple[Scenario, Path | ParsedSource]]:
     """Parse every scenario file and apply the overrides (all before any is run), baseline first.
+
+    An item that is a ``(Scenario, text)`` pair is taken as parsed (its source a
+    :class:`ParsedSource`); :func:`scenario_text` gives the text of either.
 
     Raises
     ------
@@ -57,8 +82,13 @@ def load_scenarios(
     """
     if not paths:
         raise ScenarioError("compare needs at least one scenario file")
-    loaded = [(load_scenario(p).with_overrides(overrides or {}), Path(p)) for p in paths]
-    seen: dict[str, Path] = {}
+    loaded = [
+        (p[0].with_overrides(overrides or {}), ParsedSource(f"{p[0].name}.toml", p[1]))
+        if isinstance(p, tuple)
+        else (load_scenario(p).with_overrides(overrides or {}), Path(p))
+        for p in paths
+    ]
+    seen: dict[str, Path | ParsedSource] = {}
     for sc, path in loaded:
         if not set(sc.name) <= NAME_CHARS or sc.name.startswith("."):
             raise ScenarioError(
@@ -73,7 +103,9 @@ def load_scenarios(
     return loaded
 
 
-def check_scenarios_against(scenarios: list[tuple[Scenario, Path]], data: Dataset) -> None:
+def check_scenarios_against(
+    scenarios: list[tuple[Scenario, Path | ParsedSource]], data: Dataset
+) -> None:
     """Refuse, before any scenario runs, a capacity change naming a school the data lacks or
     a road map file that is not there."""
     known = set(data.school_by_id)
@@ -91,7 +123,7 @@ def check_scenarios_against(scenarios: list[tuple[Scenario, Path]], data: Datase
                 raise ScenarioError(f"{path.name}: travel.{key}: no file {value}")
 
 
-def _map_files(scenarios: list[tuple[Scenario, Path]]) -> list[tuple[str, Path]]:
+def _map_files(scenarios: list[tuple[Scenario, Path | ParsedSource]]) -> list[tuple[str, Path]]:
     return [
         ("a road map read", Path(value))
         for sc, _ in scenarios
@@ -100,8 +132,9 @@ def _map_files(scenarios: list[tuple[Scenario, Path]]) -> list[tuple[str, Path]]
     ]
 
 
+@audited
 def compare_scenarios(
-    scenario_files: Sequence[str | Path],
+    scenario_files: Sequence[ScenarioSource],
     data_dir: str | Path,
     out_dir: str | Path,
     *,
@@ -119,7 +152,8 @@ def compare_scenarios(
     Parameters
     ----------
     scenario_files
-        Scenario TOML files; the first (or the one named ``baseline``) is the baseline.
+        Scenario TOML files (or ``(Scenario, text)`` pairs already parsed); the first (or the
+        one named ``baseline``) is the baseline.
     data_dir
         The data folder.
     out_dir
@@ -141,8 +175,10 @@ def compare_scenarios(
     executor
         Where the scenarios run (default: one after another in this process, each plan
         spreading its per-school searches over the local cores; scenarios that share a
-        placement or routes then plan them once). Any :class:`transport.executor.Executor`
-        runs them as independent tasks.
+        placement or routes then plan them once). A local
+        :class:`transport.executor.Executor` runs them as independent tasks; a cluster's
+        (``executor.cluster``) runs them from threads here, their stages' work on its
+        workers, each shared stage computed once (:mod:`transport.compare._parallel`).
     progress
         Called with a short message (no pupil data) as each stage starts.
     finish
@@ -160,7 +196,7 @@ def compare_scenarios(
     data_dir = Path(data_dir)
     inputs = [
         ("the data folder", data_dir),
-        *(("a scenario file", p) for _, p in scenarios),
+        *(("a scenario file", p) for _, p in scenarios if isinstance(p, Path)),
         *_map_files(scenarios),
         ("the districts file", districts_file),
     ]
@@ -182,27 +218,34 @@ def compare_scenarios(
         if cache_dir is None:
             link_copy(out / "cache", stage / "cache")  # the previous cache, carried over
         folder = Path(cache_dir) if cache_dir is not None else stage / "cache"
+        here = inline or executor.cluster  # scenarios driven in this process
         ctx = Context(
             data=data,
-            cache=StageCache(folder if use_cache else None),
+            cache=(OnceCache if executor.cluster else StageCache)(folder if use_cache else None),
             attendance=attendance,
             graph_cache_dir=Path(graph_cache_dir) if graph_cache_dir is not None else None,
-            progress=say if inline else Context.progress,
+            progress=say if here else Context.progress,
+            executor=executor if executor.cluster else None,
+            audit=audit.snapshot() if (audit := active()) is not None else None,
         )
         tasks = [
             (
                 sc,
-                path.read_text(encoding="utf-8-sig"),
+                scenario_text(path),
                 stage / "scenarios" / sc.name,
                 out / "scenarios" / sc.name,
             )
             for sc, path in scenarios
         ]
         outcomes: list[Outcome | None] = [None] * len(tasks)
-        try:
+        if executor.cluster:
+            finished = run_on_cluster(ctx, tasks, executor=executor, say=say)
+        else:
             for sc, *_ in tasks[:1] if inline else tasks:
                 say(f"{sc.name}: started")
-            for i, outcome in executor.map_unordered(compare_one, tasks, shared=ctx):
+            finished = executor.map_unordered(compare_one, tasks, shared=ctx)
+        try:
+            for i, outcome in finished:
                 outcomes[i] = outcome
                 reused = ", ".join(outcome.extra["reused"]) or "nothing"
                 wall = outcome.row["wall_time_s"]
@@ -210,6 +253,9 @@ def compare_scenarios(
                 if inline and i + 1 < len(tasks):
                     say(f"{tasks[i + 1][0].name}: started")
         finally:
+            close = getattr(finished, "close", None)
+            if close is not None:  # stop what is left of the fan-out when a scenario failed
+                close()
             ctx.close()
         done = [o for o in outcomes if o is not None]
         rows = [o.row for o in done]

@@ -10,18 +10,24 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import Audit, active, audit_session
 from transport.budgets.export import write_budget_run
+from transport.executor import Executor
 from transport.model import Dataset
 from transport.pipeline import RunSummary, ScenarioResult, StageCache, digest, run_scenario
+from transport.runs.manifest import write_manifest
 from transport.runs.write import _replace_dir, write_run
 from transport.scenario import Scenario
 from transport.travel import TravelModel, travel_model
+
+_MODELS_LOCK = threading.Lock()
 
 
 def _quiet(_message: str) -> None:
@@ -38,18 +44,27 @@ class Context:
     graph_cache_dir: Path | None = None
     progress: Callable[[str], None] = _quiet
     travel_models: dict[str, TravelModel] = field(default_factory=dict)
+    executor: Executor | None = None
+    """Where each scenario's stages run (a cluster: see :mod:`transport.compare._parallel`);
+    ``None``: in the process that runs the scenario."""
+    audit: Audit | None = None
+    """The command's audit record (what it read, its options), for each folder's manifest."""
 
     def travel_model(self, sc: Scenario) -> TravelModel:
         """The scenario's travel model, built once per distinct ``[travel]`` table."""
         key = digest([asdict(sc.network), asdict(sc.travel)])
-        if key not in self.travel_models:
-            self.travel_models[key] = travel_model(
-                sc.network,
-                sc.travel,
-                cache_dir=self.graph_cache_dir,
-                data_dir=Path(self.data.source) if self.data.source else None,
-            )
-        return self.travel_models[key]
+        with _MODELS_LOCK:  # scenarios may run in threads of this process
+            if key not in self.travel_models:
+                self.travel_models[key] = travel_model(
+                    sc.network,
+                    sc.travel,
+                    cache_dir=self.graph_cache_dir,
+                    data_dir=Path(self.data.source) if self.data.source else None,
+                )
+            return self.travel_models[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "executor": None}
 
     def close(self) -> None:
         for model in self.travel_models.values():
@@ -81,14 +96,17 @@ def compare_one(ctx: Context, task: tuple[Any, ...]) -> Outcome:
         ctx.data,
         ctx.travel_model(sc),
         cache=ctx.cache,
+        executor=ctx.executor,
         attendance=ctx.attendance,
         progress=ctx.progress,
     )
     assert result.summary is not None
     summary = replace(result.summary, details=result.details)
-    write_scenario_folder(
-        out_dir, result, summary, source_text=source_text, final_dir=final[0] if final else None
-    )
+    base = ctx.audit or active() or Audit()
+    with audit_session(audit=base.for_scenario(sc)):  # the folder's manifest: its own settings
+        write_scenario_folder(
+            out_dir, result, summary, source_text=source_text, final_dir=final[0] if final else None
+        )
     return _outcome(ctx.data, result, summary, time.perf_counter() - start)
 
 
@@ -117,12 +135,14 @@ def write_scenario_folder(
             placements=result.placements,
             routes=result.plan.routes,
             stops=result.plan.stops,
+            explanations=result.plan.explanations,
             extra=result.extra_tables(),
             texts={"scenario.toml": source_text},
         )
         if result.budgets is not None:
             budgets = {**result.budgets.summary, "source_run": str(final_dir or out_dir)}
             write_budget_run(stage / "budgets", summary=budgets, rows=list(result.budgets.rows))
+            write_manifest(stage, kind="run")  # again: the budgets folder is one of its files
         _replace_dir(stage, out_dir)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
@@ -175,6 +195,10 @@ def _outcome(data: Dataset, result: ScenarioResult, summary: RunSummary, wall: f
             "max_ride_min": summary.max_ride_min,
             "pupils_over_45_min": summary.pupils_over_45_min,
             "pupils_over_75_min": summary.pupils_over_75_min,
+            "pupils_over_limit": summary.pupils_over_limit,
+            "over_limit_long_direct": summary.over_limit_by_reason.get("long-direct", 0),
+            "over_limit_shared_saving": summary.over_limit_by_reason.get("shared-saving", 0),
+            "pm_pupils_over_limit": summary.pm_pupils_over_limit,
             "independent_or_out_of_county": summary.pupils_in_independent_places,
             "places_missing": summary.places_missing,
             "places_added": added,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_input
 from transport.data.load import RawTables, load_tables
 from transport.errors import InputError, Problem
 
@@ -111,6 +112,7 @@ def read_districts(path: str | Path) -> DistrictMap:
     p = Path(path)
     if not p.is_file():
         raise InputError([Problem(str(p), None, None, "district boundary file not found")])
+    record_input(p, role="districts")
     try:
         frame = gpd.read_file(p)
     except Exception as exc:  # GDAL raises many types; each means an unusable file

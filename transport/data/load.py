@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from transport.audit import record_input
 from transport.errors import InputError, Problem
 
 FILES = ("schools.csv", "pupils.csv", "vehicles.csv")
@@ -208,9 +209,15 @@ def parse_csv_text(text: str, *, file: str) -> pd.DataFrame:
     return frame
 
 
-def read_csv_file(path: Path) -> pd.DataFrame:
-    """Read one CSV file (UTF-8, UTF-16 with a BOM, or Windows-1252 as Excel saves) as text."""
-    return parse_csv_text(decode_text(read_file_bytes(path), file=path.name), file=path.name)
+def read_csv_file(path: Path, *, role: str = "file") -> pd.DataFrame:
+    """Read one CSV file (UTF-8, UTF-16 with a BOM, or Windows-1252 as Excel saves) as text.
+
+    The bytes read are recorded for the command's manifest.json as an input of ``role``
+    (``data`` for the data folder's files).
+    """
+    raw = read_file_bytes(path)
+    record_input(path, raw, role=role)
+    return parse_csv_text(decode_text(raw, file=path.name), file=path.name)
 
 
 def load_tables(folder: str | Path) -> RawTables:
@@ -245,7 +252,7 @@ def load_tables(folder: str | Path) -> RawTables:
             tables[name] = None
             continue
         try:
-            tables[name] = read_csv_file(path)
+            tables[name] = read_csv_file(path, role="data")
         except InputError as exc:
             problems.extend(exc.problems)
             tables[name] = None

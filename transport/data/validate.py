@@ -39,6 +39,7 @@ from transport.data.load import RawTables, load_tables
 from transport.errors import InputError, Problem
 from transport.model import (
     ANY_NEED,
+    DEFAULT_FINISH_AT,
     NEED_CODES,
     SCHOOL_KINDS,
     Dataset,
@@ -356,6 +357,7 @@ def _schools(table: _Table) -> list[School | None]:
     capacity = table.ints("capacity")
     cost = table.floats("place_cost")
     arrive = table.parse("arrive_by", parse_hhmm, "a time HH:MM")
+    finish = table.parse("finish_at", parse_hhmm, "a time HH:MM", blank=DEFAULT_FINISH_AT)
     needs: list[frozenset[str] | None] = []
     for i, text in enumerate(table.cells("needs")):
         codes_i = [c.strip() for c in text.replace(",", ";").split(";") if c.strip()]
@@ -384,6 +386,8 @@ def _schools(table: _Table) -> list[School | None]:
         if cost[i] is not None and cost[i] < 0:
             table.add(i, "place_cost", f"place cost {cost[i]} is negative")
             cost[i] = None
+        if arrive[i] is not None and finish[i] is not None and finish[i] <= arrive[i]:
+            table.add(i, "finish_at", "the school day must end after arrive_by")
     table.bounded("capacity", capacity, 0, MAX_CAPACITY, " places")
     table.bounded("place_cost", cost, 0, MAX_PLACE_COST)
     check_arrive_by(table, arrive)
@@ -407,6 +411,7 @@ def _schools(table: _Table) -> list[School | None]:
                 capacity=capacity[i],
                 place_cost=cost[i],
                 arrive_by=arrive[i],
+                finish_at=finish[i] if finish[i] is not None else DEFAULT_FINISH_AT,
             )
         )
     return out

@@ -43,14 +43,12 @@ from transport.letters.content import (
 )
 from transport.letters.operators import read_route_operators
 from transport.letters.output import safe_file_name
+from transport.letters.pdf import Engine, Job, Rendered, choose_engine, render_pdfs
 from transport.letters.render import (
-    Job,
     Template,
     base_url,
-    check_layout,
     load_template,
     render_page,
-    render_pdfs,
     split_page,
 )
 from transport.letters.since import SinceResult, families_to_write
@@ -137,6 +135,7 @@ def write_letters(
     minutes: float = 10.0,
     today: dt.date | None = None,
     workers: int | None = None,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """Write every family's letter for a solved run (see the module docstring).
 
@@ -167,7 +166,11 @@ def write_letters(
     today
         The letter's date (default: today).
     workers
-        Processes laying out PDFs (default: up to 2).
+        Chunks of letters printed at the same time (default: up to 2, one per core).
+    engine
+        The PDF engine: ``chromium``, ``weasyprint`` or ``auto`` (Chromium when installed,
+        else WeasyPrint, about 8 times slower, with a warning):
+        :func:`transport.letters.pdf.choose_engine`.
 
     Returns
     -------
@@ -179,12 +182,15 @@ def write_letters(
     InputError
         For a bad run, data folder, contacts or operators file, template or destination: every
         problem with its file, row and column, never a family's details.
+    PdfEngineError
+        For ``engine="chromium"`` when none is installed, or an engine that fails.
     """
     start = time.perf_counter()
     today = today or dt.date.today()
     effective = effective or default_effective_date(today)
+    pdf_engine = choose_engine(engine)
     letter_template = load_template(template, default=LETTER_TEMPLATE)
-    warnings = check_template(letter_template)
+    sample = check_template(letter_template)
 
     run = read_run(run_dir)
     data = read_dataset(data_dir)
@@ -220,7 +226,9 @@ def write_letters(
     result: dict[str, Any] = {}
 
     def build(tmp: Path) -> None:
-        counts = _write_pdfs(tmp, letters, pages, letter_template, workers=workers)
+        rendered = _write_pdfs(
+            tmp, letters, pages, letter_template, sample=sample, engine=pdf_engine, workers=workers
+        )
         write_csv(tmp / LETTERS_CSV, LETTER_COLUMNS, [merge_row(c) for c in contexts], staged=True)
         missing_rows = [_not_sent_row(n) for n in missing]
         write_csv(tmp / NOT_SENT_CSV, NOT_SENT_COLUMNS, missing_rows, staged=True)
@@ -235,11 +243,10 @@ def write_letters(
             contacts=families,
             route_operators=len(route_operators),
             template=letter_template,
-            warnings=warnings,
+            rendered=rendered,
             stops=stops,
             detectable=since_result.home_moves_detectable if since_result else None,
             minutes=minutes,
-            pages=sum(counts),
             wall_s=time.perf_counter() - start,
         )
         write_text(tmp / "summary.json", json.dumps(summary, indent=2) + "\n", staged=True)
@@ -273,12 +280,14 @@ def _write_pdfs(
     pages: list[str],
     template: Template,
     *,
+    sample: str,
+    engine: Engine,
     workers: int | None,
-) -> list[int]:
-    """letters/<pupil_id>.pdf and letters.pdf (none without a letter); pages per letter."""
+) -> Rendered:
+    """letters/<pupil_id>.pdf and letters.pdf (none without a letter)."""
     (folder / LETTERS_DIR).mkdir(mode=0o700)
     if not pages:
-        return []
+        return Rendered([], engine.name, [], engine.warnings)
     head, _ = split_page(pages[0])
     job = Job(
         head=head,
@@ -288,8 +297,11 @@ def _write_pdfs(
         ),
         base_url=base_url(template),
         title="Home to school transport",
+        sample=sample,
     )
-    return render_pdfs(job, folder, combined=LETTERS_PDF, workers=workers or default_workers())
+    return render_pdfs(
+        job, folder, combined=LETTERS_PDF, workers=workers or default_workers(), engine=engine
+    )
 
 
 def raise_no_routes(run_dir: str | Path) -> None:
@@ -464,8 +476,11 @@ def _fields(letter: FamilyLetter) -> dict[str, Any]:
     return {f: getattr(letter, f) for f in letter.__dataclass_fields__}
 
 
-def check_template(template: Template) -> list[str]:
-    """Render the synthetic sample letters and lay one out; returns WeasyPrint's warnings.
+def check_template(template: Template) -> str:
+    """Render the synthetic sample letters (every branch of the template) before any family's.
+
+    Returns the sample letter that takes the most branches, for the PDF engine to lay out
+    first (its complaints are the template's warnings in summary.json).
 
     Raises
     ------
@@ -473,7 +488,7 @@ def check_template(template: Template) -> list[str]:
         Naming the template and line of any error (an undefined variable, a syntax error).
     """
     samples = [render_page(template, c, sample=True) for c in sample_contexts()]
-    return sorted(set(check_layout(template, samples[1])))
+    return samples[1]
 
 
 def letters_summary(
@@ -488,11 +503,10 @@ def letters_summary(
     contacts: Mapping[str, Contact],
     route_operators: int,
     template: Template,
-    warnings: list[str],
+    rendered: Rendered,
     stops: StopColumns,
     detectable: bool | None,
     minutes: float,
-    pages: int,
     wall_s: float,
 ) -> dict[str, Any]:
     """summary.json of a letters folder: counts and settings, no id, name or address."""
@@ -508,7 +522,7 @@ def letters_summary(
         "letter_date": today.isoformat(),
         "effective_date": effective.isoformat(),
         "letters": len(letters),
-        "pages": pages,
+        "pages": sum(rendered.pages),
         "letters_by_kind": dict(sorted(Counter(letter.kind for letter in letters).items())),
         "reasons": dict(sorted(reasons.items())),
         "pickup_minutes": minutes if since is not None else None,
@@ -520,7 +534,9 @@ def letters_summary(
         "routes_with_operator": route_operators,
         "afternoon_times": stops.dropoff is not None,
         "template": template.name,
-        "template_warnings": warnings,
+        "template_warnings": rendered.warnings,
+        "engine": rendered.engine,
+        "engine_warnings": list(rendered.engine_warnings),
         "files": [f"{LETTERS_DIR}/", LETTERS_PDF, LETTERS_CSV, NOT_SENT_CSV, "summary.json"]
         if letters
         else [f"{LETTERS_DIR}/", LETTERS_CSV, NOT_SENT_CSV, "summary.json"],

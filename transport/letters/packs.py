@@ -28,13 +28,12 @@ from typing import Any
 from transport.errors import InputError, Problem
 from transport.letters.content import StopColumns, read_stop_columns
 from transport.letters.output import safe_file_name
+from transport.letters.pdf import Engine, Job, Printer, choose_engine
 from transport.letters.render import (
-    Job,
     Template,
     base_url,
     load_template,
     render_page,
-    render_pdfs,
     split_page,
 )
 from transport.model import Dataset
@@ -118,30 +117,32 @@ def render_packs(
     *,
     template: Template,
     workers: int = 1,
+    engine: Engine | None = None,
 ) -> dict[str, int]:
     """Write every pack's PDF under ``folder/packs``; returns packs written per copy."""
     counts: dict[str, int] = {}
-    for copy, items in contexts.items():
-        counts[copy] = len(items)
-        if not items:
-            continue
-        for item in items:
-            if not safe_file_name(str(item["route_id"])):
-                raise InputError(
-                    [Problem("routes.csv", None, "route_id", "a route id cannot name a file")]
-                )
-        pages = [render_page(template, c) for c in items]
-        head, _ = split_page(pages[0])
-        job = Job(
-            head=head,
-            documents=tuple(
-                (f"{PACKS_DIR}/{copy}/{c['route_id']}.pdf", split_page(p)[1])
-                for c, p in zip(items, pages, strict=True)
-            ),
-            base_url=base_url(template),
-            title=f"Crew packs ({'operator' if copy == 'operator' else 'passenger assistant'})",
-        )
-        render_pdfs(job, folder, combined=f"{PACKS_DIR}/{copy}.pdf", workers=workers)
+    with Printer(engine or choose_engine(), workers=workers) as printer:
+        for copy, items in contexts.items():
+            counts[copy] = len(items)
+            if not items:
+                continue
+            for item in items:
+                if not safe_file_name(str(item["route_id"])):
+                    raise InputError(
+                        [Problem("routes.csv", None, "route_id", "a route id cannot name a file")]
+                    )
+            pages = [render_page(template, c) for c in items]
+            head, _ = split_page(pages[0])
+            job = Job(
+                head=head,
+                documents=tuple(
+                    (f"{PACKS_DIR}/{copy}/{c['route_id']}.pdf", split_page(p)[1])
+                    for c, p in zip(items, pages, strict=True)
+                ),
+                base_url=base_url(template),
+                title=f"Crew packs ({'operator' if copy == 'operator' else 'passenger assistant'})",
+            )
+            printer.render(job, folder, combined=f"{PACKS_DIR}/{copy}.pdf")
     return counts
 
 
@@ -158,20 +159,25 @@ def write_sheets_with_packs(
     texts: Mapping[str, str],
     template: str | Path | None = None,
     workers: int = 1,
+    engine: str = "auto",
 ) -> dict[str, Any]:
     """Write route sheets and crew packs into one folder, all or nothing.
 
     ``sheets`` and ``texts`` are the route sheets' files (as :func:`transport.jobs.sheets_job`
     makes them); ``summary`` gains ``packs`` (packs per copy). The folder is a ``sheets``
-    folder, written by :func:`transport.runs.write.write_folder`. Returns the summary.
+    folder, written by :func:`transport.runs.write.write_folder`. ``engine`` is the PDF engine
+    (:func:`transport.letters.pdf.choose_engine`). Returns the summary.
     """
+    pdf_engine = choose_engine(engine)
     pack_template = load_template(template, default=PACK_TEMPLATE)
     contexts = pack_contexts(data, run, postcodes=postcodes, stops=read_stop_columns(run_dir))
     result: dict[str, Any] = {}
 
     def build(tmp: Path) -> None:
         (tmp / PACKS_DIR).mkdir(mode=0o700)
-        counts = render_packs(contexts, tmp, template=pack_template, workers=workers)
+        counts = render_packs(
+            contexts, tmp, template=pack_template, workers=workers, engine=pdf_engine
+        )
         written = {
             **summary,
             "packs": {
@@ -179,6 +185,8 @@ def write_sheets_with_packs(
                 "pa": counts.get("pa", 0),
                 "template": pack_template.name,
                 "afternoon_times": any(c["has_afternoon"] for c in contexts["operator"]),
+                "engine": pdf_engine.name,
+                "engine_warnings": list(pdf_engine.warnings),
             },
         }
         for name, (columns, rows) in sheets.items():

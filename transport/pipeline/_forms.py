@@ -7,7 +7,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from transport.model import Placement, PlacementResult, Route, Shortfall, Stop, Unplaced, Unrouted
+from transport.model import (
+    Placement,
+    PlacementResult,
+    RideExplanation,
+    Route,
+    Shortfall,
+    Stop,
+    Unplaced,
+    Unrouted,
+)
 from transport.routing import RoutePlan
 from transport.runs.write import RunFiles, placement_rows, route_rows, stop_rows
 from transport.travel import TravelModel
@@ -21,8 +30,10 @@ def as_written(placements: PlacementResult, plan: RoutePlan) -> RunFiles:
     stage computes on a run just planned equals what it computes on the written folder.
     """
     placed = tuple(
-        Placement(pid, sid, policy, float(miles), float(minutes))
-        for pid, sid, policy, miles, minutes in placement_rows(placements)
+        Placement(pid, sid, policy, float(miles), float(minutes), code, why, tuple(nearer))
+        for pid, sid, policy, miles, minutes, code, why, nearer in (
+            (*row[:7], [s for s in row[7].split(";") if s]) for row in placement_rows(placements)
+        )
     )
     routes = tuple(
         Route(
@@ -32,7 +43,7 @@ def as_written(placements: PlacementResult, plan: RoutePlan) -> RunFiles:
     )
     stops = tuple(
         Stop(rid, int(seq), pid, _minutes(pickup), float(ride))
-        for rid, seq, pid, pickup, ride in stop_rows(plan.stops)
+        for rid, seq, pid, pickup, ride, *_ in stop_rows(plan.stops)
     )
     return RunFiles(Path(), {}, placed, routes, stops)
 
@@ -60,7 +71,10 @@ def placement_json(result: PlacementResult) -> dict[str, Any]:
 def placement_from(doc: Mapping[str, Any]) -> PlacementResult:
     return PlacementResult(
         doc["policy"],
-        tuple(Placement(**p) for p in doc["placements"]),
+        tuple(
+            Placement(**{**p, "nearer_full": tuple(p.get("nearer_full") or ())})
+            for p in doc["placements"]
+        ),
         tuple(Unplaced(**u) for u in doc["unplaced"]),
         tuple(Shortfall(**s) for s in doc["shortfall"]),
     )
@@ -73,6 +87,7 @@ def plan_json(plan: RoutePlan) -> dict[str, Any]:
         "unrouted": [asdict(u) for u in plan.unrouted],
         "school_status": plan.school_status,
         "info": plan.info,
+        "explanations": [asdict(e) for e in plan.explanations],
     }
 
 
@@ -83,4 +98,15 @@ def plan_from(doc: Mapping[str, Any]) -> RoutePlan:
         unrouted=tuple(Unrouted(**u) for u in doc["unrouted"]),
         school_status=dict(doc["school_status"]),
         info=dict(doc["info"]),
+        explanations=tuple(
+            RideExplanation(
+                **{
+                    **e,
+                    "saving_basis": tuple(e["saving_basis"])
+                    if e.get("saving_basis") is not None
+                    else None,
+                }
+            )
+            for e in doc.get("explanations") or ()
+        ),
     )

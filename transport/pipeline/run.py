@@ -57,6 +57,7 @@ from transport.placement.capacity import (
     with_capacity,
 )
 from transport.routing import PreviousPlan, ProgressEvent, RoutePlan, plan_routes, replan_routes
+from transport.routing.explain import reprice_explanations
 from transport.routing.replan import last_route_number, schools_in_force
 from transport.runs.write import RunFiles
 from transport.scenario import Scenario
@@ -131,15 +132,27 @@ class _Run:
         return self.data_key
 
     def stage(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run one stage's computation as a task of the executor."""
-        for _, result in self.executor.map_unordered(_call_stage, [(fn, args)]):
+        """Run one stage's computation as a task of the executor.
+
+        The data set goes as the executor's ``shared`` value (sent to a worker once, not
+        with every task): an argument that is ``self.data`` travels as a marker.
+        """
+        task = (fn, tuple(_DATA if a is self.data else a for a in args))
+        for _, result in self.executor.map_unordered(_call_stage, [task], shared=self.data):
             return result
         raise RuntimeError("the executor returned no result")  # pragma: no cover
 
 
-def _call_stage(_shared: Any, task: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:
+class _DataMarker:
+    """Stands for the run's data set in a stage task's arguments (it travels as ``shared``)."""
+
+
+_DATA = _DataMarker()
+
+
+def _call_stage(shared: Any, task: tuple[Callable[..., Any], tuple[Any, ...]]) -> Any:
     fn, args = task
-    return fn(*args)
+    return fn(*(shared if isinstance(a, _DataMarker) else a for a in args))
 
 
 def run_scenario(
@@ -243,7 +256,9 @@ def run_scenario(
     final_data = reprice_dataset(planned_data, factors)
     final_params = reprice_params(params, factors)
     if factors.transport != 1.0:
-        plan = replace(plan, routes=reprice_routes(plan.routes, final_data, final_params))
+        routes = reprice_routes(plan.routes, final_data, final_params)
+        explained = reprice_explanations(plan.explanations, routes, final_data, final_params)
+        plan = replace(plan, routes=routes, explanations=explained)
     budgets = None
     if until == "budgets" and scenario.budgets.offer:
         budgets = _budgets_stage(
@@ -384,6 +399,7 @@ def _routes_stage(
                 options=routing,
                 progress=route_progress,
                 last_route_number=previous.last_route_number,
+                executor=run.executor if run.executor.cluster else None,
             )
             stability = {"mode": "from-scratch", "previous_run": previous.source}
             stability |= plan_stability(
@@ -420,7 +436,8 @@ def _routes_stage(
         run.reused.append("routes")
         return plan_from(hit), key
     run.progress(f"{sc.name}: planning routes (limit {routing.time_limit_s:g} s)")
-    if isinstance(run.executor, InlineExecutor):
+    if isinstance(run.executor, InlineExecutor) or run.executor.cluster:
+        # here; on a cluster the per-school searches go to its workers, progress comes back
         plan = plan_routes(
             data,
             placements,
@@ -428,6 +445,7 @@ def _routes_stage(
             params=params,
             options=routing,
             progress=route_progress,
+            executor=run.executor if run.executor.cluster else None,
         )
     else:  # elsewhere: progress events cannot come back from another process
         plan = run.stage(_plan, data, placements, run.travel, params, routing)
@@ -485,18 +503,11 @@ def _budgets_stage(
             run.reused.append("budgets")
             return BudgetsResult(hit["summary"], tuple(BudgetRow(**r) for r in hit["rows"]))
     run.progress(f"{sc.name}: pricing personal transport budgets")
-    result = run.stage(
-        _assess,
-        sc,
-        data,
-        params,
-        solved,
-        run.travel,
-        dict(attendance),
-        countywide,
-        prices,
-        parameters_from,
-    )
+    args = (sc, data, params, solved, run.travel, dict(attendance), countywide, prices)
+    if run.executor.cluster:  # here, its re-plans and uptake draws on the cluster's workers
+        result = _assess(*args, parameters_from, executor=run.executor)
+    else:
+        result = run.stage(_assess, *args, parameters_from)
     if key is not None:
         run.cache.put(
             "budgets",
@@ -516,16 +527,20 @@ def _assess(
     countywide: bool,
     prices: PriceFactors | None,
     parameters_from: str,
+    executor: Executor | None = None,
 ) -> BudgetsResult:
     start = time.perf_counter()
     settings = sc.budgets
     cohort = resolve_districts(settings.districts, {p.district for p in data.pupils})
-    savings = SavingsModel(data, solved, params=params, travel=travel, seed=settings.seed)
+    savings = SavingsModel(
+        data, solved, params=params, travel=travel, seed=settings.seed, executor=executor
+    )
     common = {
         "settings": settings,
         "target": sc.target.annual_saving,
         "attendance": attendance,
         "school_days": params.cost.school_days,
+        "executor": executor,
     }
     main = assess_cohort(data, solved, savings, districts=cohort, **common)
     county = None

@@ -100,6 +100,19 @@ class RunSummary:
         return int(self.transport.get("pupils_over_75_min", 0))
 
     @property
+    def pupils_over_limit(self) -> int:
+        """Pupils whose morning ride passes their own limit (each has a reason in stops.csv)."""
+        return int(self.transport.get("pupils_over_limit", 0))
+
+    @property
+    def over_limit_by_reason(self) -> dict[str, int]:
+        return dict(self.transport.get("over_limit_by_reason") or {})
+
+    @property
+    def pm_pupils_over_limit(self) -> int:
+        return int(self.transport.get("pm_pupils_over_limit", 0))
+
+    @property
     def cost_per_pupil(self) -> float | None:
         return self.transport.get("cost_per_pupil")
 

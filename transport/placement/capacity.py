@@ -164,7 +164,9 @@ Score = tuple[int, int, float, float]
 def _score(
     data: Dataset, *, policy: str, scope: str, travel: TravelModel, params: Parameters
 ) -> tuple[PlacementResult, Score]:
-    result = place_pupils(data, policy=policy, scope=scope, travel=travel, params=params)
+    result = place_pupils(
+        data, policy=policy, scope=scope, travel=travel, params=params, explain=False
+    )
     t = summarise_placement(data, result, params)
     score = (
         int(t["unplaced"]),

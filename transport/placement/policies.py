@@ -37,6 +37,7 @@ from transport.model import (
     Shortfall,
     Unplaced,
 )
+from transport.placement.explain import PlacementGrid, explain_placements, kept_pupils
 from transport.scenario import PLACEMENT_POLICIES
 from transport.travel import CrowFlyModel, TravelMatrix, TravelModel, as_points
 from transport.units import to_pence
@@ -227,6 +228,7 @@ def place_pupils(
     scope: str = "all",
     travel: TravelModel | None = None,
     params: Parameters | None = None,
+    explain: bool = True,
 ) -> PlacementResult:
     """Place every pupil under a policy; those who cannot be placed are listed with the reason.
 
@@ -244,11 +246,15 @@ def place_pupils(
         The travel model (default: the contract's crow-fly model with ``params.travel``).
     params
         Run parameters; ``params.cost`` sets the estimate ``optimal`` minimises.
+    explain
+        Give each placement its reason (``False`` for trial placements that are scored and
+        thrown away, such as siting capacity).
 
     Returns
     -------
     PlacementResult
-        Placements in the pupils' file order, the unplaced with reasons, and (for
+        Placements in the pupils' file order, each with the reason the pupil is at that
+        school (:mod:`transport.placement.explain`), the unplaced with reasons, and (for
         ``nearest-suitable``) the shortfall by school and need.
     """
     if policy not in POLICIES:
@@ -294,6 +300,12 @@ def place_pupils(
         shortfall = _shortfall(data, prob, placed)
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     placed.sort(key=lambda pl: rank[pl.pupil_id])
+    if explain:
+        grid = PlacementGrid(prob.school_ids, prob.capacity, prob.suitable, prob.matrix.miles)
+        kept = kept_pupils(data.pupils, policy=policy, scope=scope)
+        placed = list(
+            explain_placements(data, placed, grid, policy=policy, kept=kept, params=params)
+        )
     unplaced.sort(key=lambda u: rank[u.pupil_id])
     return PlacementResult(policy, tuple(placed), tuple(unplaced), shortfall)
 

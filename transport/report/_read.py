@@ -13,6 +13,7 @@ from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.data.validate import read_dataset
 from transport.errors import InputError, Problem
 from transport.model import Dataset
+from transport.runs.manifest import check_unchanged
 from transport.runs.read import RunFiles, read_run
 
 
@@ -81,6 +82,7 @@ def read_compare(compare_dir: str | Path, *, data_dir: str | Path | None = None)
     if not path.exists():
         raise InputError([Problem(str(path), None, None, "missing: not a compare folder")])
     meta, rows = _comparison(path)
+    check_unchanged(folder)
     data_path = Path(data_dir) if data_dir is not None else _data_from(meta, path)
     data = read_dataset(data_path)
 

@@ -34,6 +34,7 @@ from transport.report.maps import (
     map_html,
     map_scripts,
 )
+from transport.runs.manifest import MANIFEST, add_outputs
 
 NEED_COLOURS = {
     "ASD": "#0072B2",
@@ -119,6 +120,7 @@ def write_report(
         points = school_points(view.data, placed, sc.run.routes)
         write_geojson(sc.folder / "routes.geojson", feature_collection(lines, points, name=sc.name))
         write_geopackage(sc.folder / "routes.gpkg", lines, points, grid)
+        add_outputs(sc.folder, ["routes.geojson", "routes.gpkg"])
         added = [
             AddedPlaces(s.lat, s.lon, int(r["places_added"]), s.name, f"need {r.get('need', '')}")
             for r in sc.capacity
@@ -127,7 +129,12 @@ def write_report(
         data = map_data(lines, points, grid, colours=colours, tiles=options.tiles, added=added)
         maps.append(map_html(i, data, title=f"Map of routes, {sc.name}"))
     page = render_page(view, maps, suppressed=grid.suppressed, options=options)
-    return write_private_text(view.folder / "report.html", page)
+    path = write_private_text(view.folder / "report.html", page)
+    nested = [
+        f"{sc.folder.relative_to(view.folder).as_posix()}/{MANIFEST}" for sc in view.scenarios
+    ]
+    add_outputs(view.folder, ["report.html", *nested])
+    return path
 
 
 def render_page(
@@ -289,6 +296,18 @@ def _rows(view: CompareView) -> list[tuple[str, str, Callable[[ScenarioView], st
         ("Ride times", "Longest ride", get("max_ride_min", _minutes)),
         ("Ride times", "Pupils over 45 min", get("pupils_over_45_min", _int)),
         ("Ride times", "Pupils over 75 min", get("pupils_over_75_min", _int)),
+        ("Ride times", "Rides over the pupil's own limit", get("pupils_over_limit", _int)),
+        (
+            "Ride times",
+            "… long-direct: direct journey within 15 min of the limit, or over it",
+            get("over_limit_long_direct", _int),
+        ),
+        (
+            "Ride times",
+            "… shared-saving: longer because sharing saves money",
+            get("over_limit_shared_saving", _int),
+        ),
+        ("Ride times", "Afternoon rides over the limit", get("pm_pupils_over_limit", _int)),
         ("Places", "Places missing", get("places_missing", _int)),
         ("Places", "Places added", get("places_added", _int)),
         ("Run", "Solve time", get("wall_time_s", _seconds)),

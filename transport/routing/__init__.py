@@ -30,10 +30,12 @@ from typing import Any
 from transport.costing import route_cost
 from transport.data.bounds import early_pickups
 from transport.errors import RoutingError
+from transport.executor import Executor
 from transport.model import (
     Dataset,
     Parameters,
     PlacementResult,
+    RideExplanation,
     Route,
     Stop,
     Unrouted,
@@ -41,6 +43,7 @@ from transport.model import (
 from transport.routing._pipeline import run_plan
 from transport.routing._plan import summarise_routes
 from transport.routing._solve import WORK_UNIT_MOVES, Effort, RoutingWarning
+from transport.routing.explain import summarise_explanations
 from transport.routing.replan import PreviousPlan, replan_routes
 from transport.scenario import BACKENDS, RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
@@ -94,6 +97,9 @@ class RoutePlan:
     stability: dict[str, Any] | None = None
     """Against the plan in force (a re-plan, or a plan made with one known): summary.json's
     ``stability`` (:func:`transport.routing.replan.replan_routes`)."""
+    explanations: tuple[RideExplanation, ...] = ()
+    """Each stop's limit, direct time, reason for a ride over its limit and afternoon run, in
+    the order of ``stops`` (:mod:`transport.routing.explain`)."""
 
     @property
     def annual_transport_cost(self) -> float:
@@ -115,6 +121,7 @@ class RoutePlan:
             statuses[key] = statuses.get(key, 0) + 1
         out["school_status_counts"] = dict(sorted(statuses.items()))
         out["school_days"] = params.cost.school_days
+        out.update(summarise_explanations(self.explanations))
         return out
 
 
@@ -127,6 +134,7 @@ def plan_routes(
     options: RoutingOptions | None = None,
     progress: Callable[[ProgressEvent], None] | None = None,
     last_route_number: int = 0,
+    executor: Executor | None = None,
 ) -> RoutePlan:
     """Plan the routes that take every placed pupil to school at the least annual cost.
 
@@ -147,6 +155,11 @@ def plan_routes(
     last_route_number
         Routes are numbered after it (``R0001``… by default; a plan made from scratch in a
         series of runs never reuses an id the series has used).
+    executor
+        A cluster's executor (:mod:`transport.cluster`) to run the per-school searches on its
+        workers; default: ``options.workers`` local worker processes. In work mode
+        (``options.work_limit``) the plan is the same on any executor; in time mode
+        ``workers = 0`` shares the time among the cluster's workers.
 
     Returns
     -------
@@ -194,13 +207,14 @@ def plan_routes(
         backend=options.backend,
         effort=Effort(options.time_limit_s, options.work_limit),
         seed=options.seed,
-        workers=options.worker_count,
+        workers=_lanes(options, executor),
         mixed_school=options.mixed_school,
         mixed_radius=options.mixed_school_radius_miles,
         strict_limits=options.strict_limits,
         report=report,
         started=started,
         last_route_number=last_route_number,
+        executor=executor,
     )
     result.info["wall_s"] = round(time.perf_counter() - start, 2)
     return RoutePlan(
@@ -209,4 +223,12 @@ def plan_routes(
         unrouted=result.unrouted + tuple(Unrouted(p, why) for p, why in early.items()),
         school_status=result.status,
         info=result.info,
+        explanations=result.explanations,
     )
+
+
+def _lanes(options: RoutingOptions, executor: Executor | None) -> int:
+    """Searches at once: ``options.workers``, or with 0 one per CPU here, or per cluster worker."""
+    if executor is not None and not options.workers:
+        return max(1, executor.workers)
+    return options.worker_count

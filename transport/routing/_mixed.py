@@ -123,7 +123,12 @@ def merge_mixed(
         by_sid.setdefault(specs[k].school_id, []).append(k)
     sids = sorted(by_sid)
     if len(sids) < 2:
-        return specs, {"routes_merged": 0, "annual_saving": 0.0, "school_pairs": 0}
+        return specs, {
+            "school_pairs": 0,
+            "routes_merged": 0,
+            "mixed_routes": 0,
+            "annual_saving": 0.0,
+        }
     pts = as_points([by_school[s].school for s in sids])
     m = travel.travel_matrix(pts, pts)
     near = np.minimum(np.asarray(m.miles), np.asarray(m.miles).T) <= radius_miles

@@ -26,7 +26,18 @@ from typing import Any
 import numpy as np
 
 from transport.errors import InputError
-from transport.model import Dataset, Parameters, PlacementResult, Pupil, Route, Stop, Unrouted
+from transport.executor import Executor
+from transport.model import (
+    Dataset,
+    Parameters,
+    PlacementResult,
+    Pupil,
+    RideExplanation,
+    Route,
+    Stop,
+    Unrouted,
+)
+from transport.routing._caps import cap_shares, type_usage
 from transport.routing._local import CapLedger, all_ok, enforce_caps, repair, warm_start
 from transport.routing._plan import RouteSpec, SchoolTravel, build_routes
 from transport.routing._problem import (
@@ -34,6 +45,7 @@ from transport.routing._problem import (
     SubProblem,
     SubSolution,
     build_subproblem,
+    carries_alone,
     draft_cost,
     draft_ok,
     make_variants,
@@ -42,14 +54,8 @@ from transport.routing._problem import (
     travel_for,
     unroutable_reason,
 )
-from transport.routing._solve import (
-    WORK_UNIT_MOVES,
-    Effort,
-    SearchReport,
-    cap_shares,
-    run_searches,
-    type_usage,
-)
+from transport.routing._solve import WORK_UNIT_MOVES, Effort, SearchReport, run_searches
+from transport.routing.explain import explain_routes
 from transport.travel import TravelModel
 from transport.travel.matrix import missing_pairs, missing_problem
 
@@ -67,6 +73,7 @@ class PlanResult:
     unrouted: tuple[Unrouted, ...]
     status: dict[str, str]
     info: dict[str, Any] = field(default_factory=dict)
+    explanations: tuple[RideExplanation, ...] = ()
 
 
 def _group(
@@ -113,11 +120,10 @@ def _solo_route(
 ) -> RouteSpec | None:
     """The cheapest type (with a route left) that can carry a solo pupil alone."""
     miles = round(float(st.miles[st.node(pupil.pupil_id), 0]), 2)
-    pa = 1 if pupil.needs_pa else 0
     usable = ledger.usable()
     best = None
     for k, v in enumerate(data.vehicles):
-        ok = v.wheelchair_spaces >= 1 and v.seats >= pa if pupil.wheelchair else v.seats >= 1 + pa
+        ok = carries_alone(v, pupil)
         if not ok or (usable is not None and v.vehicle_type not in usable):
             continue
         cost = route_cost(v, miles, pupil.needs_pa, params)
@@ -240,6 +246,7 @@ def _solve(
     workers: int,
     seed: int,
     on_first: Callable[[SubSolution], None],
+    executor: Executor | None = None,
 ) -> tuple[dict[str, SubProblem], SearchReport, list[str]]:
     """The searches, then phase 2 for the schools over their share of a vehicle cap.
 
@@ -262,6 +269,7 @@ def _solve(
             work_moves=int(total_moves * (share_to - share_from)),
             seed=seed,
             on_first=on_first,
+            executor=executor,
         )
 
     report = search(list(subs.values()), 0.0, share1)
@@ -344,6 +352,7 @@ def run_plan(
     report: Report,
     started: float,
     last_route_number: int = 0,
+    executor: Executor | None = None,
 ) -> PlanResult:
     """Every step of a plan (see the module docstring)."""
     by_school, unrouted = _group(data, placements, travel)
@@ -375,6 +384,7 @@ def run_plan(
         workers=workers,
         seed=seed,
         on_first=on_first,
+        executor=executor,
     )
     sols = search.solutions
     searched = time.time()
@@ -406,11 +416,21 @@ def run_plan(
             strict_limits=strict_limits,
         )
     routes, stops = build_routes(specs, by_school, params=params, last_number=last_route_number)
+    explained = explain_routes(
+        routes,
+        stops,
+        by_school,
+        data,
+        params,
+        travel=travel,
+        placed={p.pupil_id: p.school_id for p in placements.placements},
+        strict_limits=strict_limits,
+    )
     info["finish_s"] = round(time.time() - searched, 2)  # repair, mixed routes, building
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     unrouted.sort(key=lambda u: rank[u.pupil_id])
     report(total, total, len(stops), sum(r.annual_cost for r in routes), "done", None)
-    return PlanResult(routes, stops, tuple(unrouted), status, info)
+    return PlanResult(routes, stops, tuple(unrouted), status, info, explained)
 
 
 def _effort_info(effort: Effort, search: SearchReport) -> dict[str, Any]:

@@ -170,6 +170,15 @@ def make_variants(vehicles: Sequence[VehicleType], params: Parameters) -> list[V
     return out
 
 
+def carries_alone(vehicle: VehicleType, pupil: Pupil) -> bool:
+    """Whether a vehicle type can carry this pupil alone (a wheelchair space, or a seat; and a
+    seat for a passenger assistant when the pupil needs one)."""
+    pa = 1 if pupil.needs_pa else 0
+    if pupil.wheelchair:
+        return vehicle.wheelchair_spaces >= 1 and vehicle.seats >= pa
+    return vehicle.seats >= 1 + pa
+
+
 def unroutable_reason(pupil: Pupil, vehicles: Sequence[VehicleType]) -> str | None:
     """Why no vehicle type (with ``available`` not 0) can carry the pupil, or ``None``."""
     usable = [v for v in vehicles if v.available is None or v.available > 0]

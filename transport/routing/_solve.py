@@ -26,19 +26,19 @@ Two modes (:class:`Effort`):
 
 from __future__ import annotations
 
-import math
 import multiprocessing
-import os
 import signal
 import time
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
+from transport.executor import Executor
 from transport.routing._local import EXACT_MAX_VISITS, solve_exact
 from transport.routing._problem import Draft, SubProblem, SubSolution, best_variant, draft_cost
 from transport.scenario import BACKENDS  # the choices, defined once
@@ -54,7 +54,7 @@ WORK_UNIT_ORTOOLS = 10
 """OR-Tools solutions per unit of ``--work-limit`` (the ``ortools`` backend only)."""
 MIN_SLICE_S = 0.25  # no slice shorter than this unless the deadline is nearer
 MIN_SLICE_WORK = 2_000_000  # moves
-WORK_ROUNDS = 6  # at most this many rounds of sharing in work mode
+WORK_ROUNDS = 12  # at most this many rounds of sharing in work mode
 TWIN_MIN_S = 1.0  # a second search of one school only when this much time is left
 SYNC_SLICES = 6  # a slice is at most this fraction of the search time (at least SYNC_MIN_S), so
 SYNC_MIN_S = 5.0  # that two searches of one school restart from their common best now and then
@@ -107,6 +107,20 @@ def needs_search(sub: SubProblem) -> bool:
 def weight(sub: SubProblem) -> float:
     """A school's claim on search time: ``pupils ** BUDGET_EXPONENT``."""
     return float(max(sub.pupils, 1)) ** BUDGET_EXPONENT
+
+
+# Local-search moves a second by visits searched, relative (measured with
+# ``benchmarks/routing_vs_peers.py --calibrate``): a small school's moves are cheaper.
+MOVES_RATE = ((10, 11.0), (30, 10.0), (130, 7.0), (300, 5.5), (600, 3.0))
+
+
+def work_weight(sub: SubProblem) -> float:
+    """A school's claim on work: its claim on time × the moves a second of its size, so that
+    the work mode shares work as the time mode shares time."""
+    xs = np.log([x for x, _ in MOVES_RATE])
+    ys = np.log([y for _, y in MOVES_RATE])
+    rate = float(np.exp(np.interp(np.log(max(sub.n, 1)), xs, ys)))
+    return weight(sub) * rate
 
 
 def solve_subproblem(
@@ -267,25 +281,19 @@ class _Inline:
 def _warm_worker() -> None:
     """Worker start: ignore Ctrl-C (the main process stops the workers, and says so once) and
     import the solvers once, so no slice's time includes an import."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _leave_interrupts()
     import transport.routing._pyvrp  # noqa: F401
 
 
-def _close(pool: Any) -> None:
-    """Shut a pool down without waiting for its processes to exit (that can take seconds on
-    a busy machine); workers still busy after the plan's deadline are stopped."""
-    if getattr(pool, "_abandoned", False):
+def _close(pool: Any, *, interrupted: bool = False) -> None:
+    """Shut a pool down. Normally without waiting for its idle processes to exit (that can
+    take seconds on a busy machine); workers still busy after the plan's deadline are stopped.
+    Interrupted (Ctrl-C, a signal), every worker is stopped and waited for, so that nothing
+    is left running when the process exits."""
+    if interrupted or getattr(pool, "_abandoned", False):
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
-    # The pool's manager thread has been told to stop; when its workers were stopped by a
-    # signal it closes its wake-up pipe, and Python 3.11's exit hook would then write to the
-    # closed pipe ("Exception ignored ... Bad file descriptor"): the hook need not wake it.
-    import concurrent.futures.process as futures_process
-
-    thread = getattr(pool, "_executor_manager_thread", None)
-    if thread is not None:
-        futures_process._threads_wakeups.pop(thread, None)
+    pool.shutdown(wait=interrupted, cancel_futures=True)
 
 
 def _executor(lanes: int) -> Any:
@@ -305,6 +313,7 @@ def run_searches(
     work_moves: int | None = None,
     seed: int = 0,
     on_first: Callable[[SubSolution], None] | None = None,
+    executor: Executor | None = None,
 ) -> SearchReport:
     """Solve every sub-problem: small ones at once, the others searched with the effort given.
 
@@ -331,7 +340,11 @@ def run_searches(
         first(s.school_id)
     lanes = max(1, min(workers, len(heavy) + (1 if effort.mode == "time" else 0)))
     if heavy:
-        pool = _executor(lanes if effort.mode == "time" else min(workers, len(heavy)))
+        pool = (
+            executor.pool()  # type: ignore[attr-defined]  # a cluster's: see transport.cluster
+            if executor is not None and hasattr(executor, "pool")
+            else _executor(lanes if effort.mode == "time" else min(workers, len(heavy)))
+        )
         try:
             if effort.mode == "work":
                 _work_rounds(schools, heavy, pool, backend, work_moves or 0, seed, first)
@@ -349,8 +362,10 @@ def run_searches(
                 _work_rounds(schools, heavy, inline, backend, work_moves or 0, seed, first)
             else:
                 _time_slices(schools, heavy, inline, backend, deadline, 1, seed, first)
-        finally:
-            _close(pool)
+        except BaseException:
+            _close(pool, interrupted=True)
+            raise
+        _close(pool)
     for sid, st in schools.items():
         best = st.best or SubSolution(sid, (), tuple(range(st.sub.n)), "failed: no search", backend)
         status = best.status
@@ -498,15 +513,16 @@ def _work_rounds(
 ) -> None:
     """Work mode: rounds of slices sharing the work left (see the module docstring)."""
     left = total
+    longest = max(MIN_SLICE_WORK, total // SYNC_SLICES)  # restarts from the best, as in time mode
     for _ in range(WORK_ROUNDS):
         claim = [s.school_id for s in heavy if not schools[s.school_id].converged]
         if not claim or left < MIN_SLICE_WORK:
             break
-        weights = {sid: schools[sid].weight for sid in claim}
+        weights = {sid: work_weight(schools[sid].sub) for sid in claim}
         wsum = sum(weights.values())
         floor = min(MIN_SLICE_WORK, left // len(claim))  # every school some work, in total
         rest = left - floor * len(claim)  # no more than the work left
-        allot = {sid: floor + int(rest * w / wsum) for sid, w in weights.items()}
+        allot = {sid: min(longest, floor + int(rest * w / wsum)) for sid, w in weights.items()}
         futures = {}
         for sid in claim:
             futures[sid] = pool.submit(
@@ -519,62 +535,6 @@ def _work_rounds(
             first(sid)
 
 
-# --------------------------------------------------------------------------------------------
-# Vehicle caps shared among schools
-
-
-def largest_remainder(total: int, weights: dict[str, int]) -> dict[str, int]:
-    """Split ``total`` in proportion to ``weights`` (whole numbers, ties by key)."""
-    wsum = sum(weights.values())
-    if wsum <= 0 or total <= 0:
-        return {k: 0 for k in weights}
-    exact = {k: total * w / wsum for k, w in weights.items()}
-    share = {k: math.floor(x) for k, x in exact.items()}
-    left = total - sum(share.values())
-    for k in sorted(weights, key=lambda k: (-(exact[k] - share[k]), k))[:left]:
-        share[k] += 1
-    return share
-
-
-def type_usage(subs: dict[str, SubProblem], sols: dict[str, SubSolution]) -> dict[str, Counter]:
-    """Routes per vehicle type, per school."""
-    return {
-        sid: Counter(subs[sid].variants[d.variant].vehicle_type for d in sol.drafts)
-        for sid, sol in sols.items()
-    }
-
-
-def cap_shares(
-    left: dict[str, int], usage: dict[str, Counter]
-) -> tuple[set[str], dict[str, dict[str, int]]]:
-    """Schools to solve again, and their per-type caps, when the plan breaks a type's cap.
-
-    Each over-used type's routes left are shared among schools in proportion to what they used;
-    a school over its share is solved again with caps on every capped type (types within their
-    cap: what it used plus an equal part of the unused routes).
-    """
-    total: Counter = Counter()
-    for u in usage.values():
-        total.update(u)
-    over = sorted(t for t, k in left.items() if total[t] > k)
-    if not over:
-        return set(), {}
-    shares = {t: largest_remainder(left[t], {s: u[t] for s, u in usage.items()}) for t in over}
-    again = sorted({s for t in over for s, u in usage.items() if u[t] > shares[t][s]})
-    caps: dict[str, dict[str, int]] = {s: {} for s in again}
-    for t, k in left.items():
-        if t in shares:
-            for s in again:
-                caps[s][t] = shares[t][s]
-        else:
-            spare = largest_remainder(max(0, k - total[t]), {s: 1 for s in again})
-            for s in again:
-                caps[s][t] = usage[s][t] + spare[s]
-    return set(again), caps
-
-
-def cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+def _leave_interrupts() -> None:
+    """Worker processes ignore Ctrl-C: the main process stops them (and says so once)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -56,6 +56,7 @@ from transport.routing._replan_steps import (
 from transport.routing._solve import (
     Effort,
 )
+from transport.routing.explain import explain_routes
 from transport.scenario import RoutingSettings
 from transport.travel import CrowFlyModel, TravelModel
 
@@ -233,6 +234,16 @@ def replan_routes(
     routes, stops = build_routes(
         specs, state.by_school, params=params, last_number=previous.last_route_number
     )
+    explained = explain_routes(
+        routes,
+        stops,
+        state.by_school,
+        data,
+        params,
+        travel=travel,
+        placed={p.pupil_id: p.school_id for p in placements.placements},
+        strict_limits=options.strict_limits,
+    )
     rank = {p.pupil_id: i for i, p in enumerate(data.pupils)}
     unrouted = sorted(state.unrouted, key=lambda u: rank[u.pupil_id])
     status = {
@@ -253,4 +264,5 @@ def replan_routes(
         school_status=dict(sorted(status.items())),
         info=info,
         stability=stability,
+        explanations=explained,
     )

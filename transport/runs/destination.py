@@ -84,6 +84,7 @@ KNOWN_FILES: dict[str, frozenset[str]] = {
     ),
     "letters": frozenset({"letters", "letters.pdf", "letters.csv", "not-sent.csv", "summary.json"}),
 }
+KNOWN_FILES = {kind: names | {"manifest.json"} for kind, names in KNOWN_FILES.items()}
 _LEGACY_STAGES = {
     "run": ("place", "solve"),
     "sheets": ("sheets",),

@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_input
 from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.errors import InputError, Problem
-from transport.model import Dataset, Placement, Route, Stop
+from transport.model import Dataset, Placement, RideExplanation, Route, Stop
+from transport.runs.manifest import CHANGED_HINT, MANIFEST, changed_files
 
 PLACEMENTS = "placements.csv"
 ROUTES = "routes.csv"
@@ -47,7 +49,8 @@ class RunFiles:
     """A run folder read back from its files (what a later stage or a checker starts from).
 
     ``rows`` maps a file name to the spreadsheet row of each record read from it, in order,
-    so that a later check can name the row of a record.
+    so that a later check can name the row of a record. ``explanations`` are stops.csv's
+    limits, reasons and afternoon times (empty for a run written without them).
     """
 
     folder: Path
@@ -56,6 +59,11 @@ class RunFiles:
     routes: tuple[Route, ...]
     stops: tuple[Stop, ...]
     rows: Mapping[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    explanations: tuple[RideExplanation, ...] = ()
+
+    def explanation_of(self) -> dict[tuple[str, str], RideExplanation]:
+        """Each stop's explanation by ``(route_id, pupil_id)``."""
+        return {(e.route_id, e.pupil_id): e for e in self.explanations}
 
     def row_of(self, file: str, index: int) -> int | None:
         """The spreadsheet row of the ``index``-th record of ``file`` (None if unknown)."""
@@ -90,10 +98,18 @@ def read_run(
     ------
     InputError
         Listing every problem found, each with its file and row.
+        A file that no longer matches the run's manifest.json (edited after the run was
+        written) is one of the problems.
     """
     folder = Path(run_dir)
     _check_folder(folder)
     problems: list[Problem] = []
+    changed = [  # files edited since the run was written: refused with any other problem
+        Problem(c.file, None, None, f"no longer matches manifest.json ({c.status}): {CHANGED_HINT}")
+        for c in changed_files(folder)
+    ]
+    if os.path.isfile(folder / MANIFEST):
+        record_input(folder / MANIFEST, role="run")
     present = {name: os.path.lexists(folder / name) for name in (ROUTES, STOPS)}
     required = (
         [PLACEMENTS, SUMMARY] if need_summary or os.path.lexists(folder / SUMMARY) else [PLACEMENTS]
@@ -108,7 +124,7 @@ def read_run(
         if not os.path.lexists(folder / name):
             problems.append(Problem(name, None, None, f"missing from run folder {folder}"))
     if problems:
-        raise InputError(problems)
+        raise InputError([*changed, *problems])
 
     summary = _summary(folder / SUMMARY, problems) if SUMMARY in required else {}
     placements, place_rows = _placements(folder / PLACEMENTS, problems)
@@ -116,18 +132,19 @@ def read_run(
     stop_list: list[Stop] = []
     route_rows: list[int] = []
     stop_rows: list[int] = []
+    explained: list[RideExplanation] = []
     read_routes = routes is not False
     if read_routes and present[ROUTES]:
         route_list, route_rows = _routes(folder / ROUTES, problems)
     if read_routes and present[STOPS]:
-        stop_list, stop_rows = _stops(folder / STOPS, problems)
+        stop_list, stop_rows, explained = _stops(folder / STOPS, problems)
     if read_routes and present[ROUTES] != present[STOPS]:
         lacking = STOPS if present[ROUTES] else ROUTES
         problems.append(
             Problem(lacking, None, None, "missing: routes.csv and stops.csv go together")
         )
     if problems:
-        raise InputError(problems)
+        raise InputError([*changed, *problems])
     run = RunFiles(
         folder,
         summary,
@@ -135,12 +152,13 @@ def read_run(
         tuple(route_list),
         tuple(stop_list),
         {PLACEMENTS: tuple(place_rows), ROUTES: tuple(route_rows), STOPS: tuple(stop_rows)},
+        tuple(explained),
     )
     _consistency(run, problems)
     if data is not None:
         problems += run_data_problems(run, data)
-    if problems:
-        raise InputError(problems)
+    if problems or changed:
+        raise InputError([*changed, *problems])
     return run
 
 
@@ -171,7 +189,8 @@ def run_data_problems(run: RunFiles, data: Dataset) -> list[Problem]:
             out.append(Problem(PLACEMENTS, row, "school_id", f"a school the data lacks: {hint}"))
     for i, r in enumerate(run.routes):
         row = run.row_of(ROUTES, i)
-        if r.school_id not in schools:
+        # a mixed-school route names its schools in visiting order, ';'-separated
+        if any(sid not in schools for sid in r.school_id.split(";")):
             out.append(Problem(ROUTES, row, "school_id", f"a school the data lacks: {hint}"))
         if r.vehicle_type not in vehicles:
             out.append(
@@ -211,7 +230,9 @@ def _table(
     """The records of one CSV file of the run as ``(row, {column: cell})``."""
     file = path.name
     try:
-        text = decode_text(read_file_bytes(path, file=file), file=file)
+        raw = read_file_bytes(path, file=file)
+        record_input(path, raw, role="run")
+        text = decode_text(raw, file=file)
         records = csv_records(text, file=file) if text.strip() else []
     except InputError as exc:
         problems.extend(exc.problems)
@@ -325,6 +346,9 @@ def _placements(path: Path, problems: list[Problem]) -> tuple[list[Placement], l
             c.text("policy"),
             c.number("road_miles", high=100_000),
             c.number("direct_min", high=100_000),
+            c.cells.get("reason_code", ""),
+            c.cells.get("reason", ""),
+            tuple(s for s in c.cells.get("nearer_full", "").split(";") if s),
         )
 
     columns = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
@@ -358,17 +382,62 @@ def _routes(path: Path, problems: list[Problem]) -> tuple[list[Route], list[int]
     return _parse(path, columns, make, problems)
 
 
-def _stops(path: Path, problems: list[Problem]) -> tuple[list[Stop], list[int]]:
-    def make(c: _Cells) -> Stop:
-        return Stop(
+def _stops(
+    path: Path, problems: list[Problem]
+) -> tuple[list[Stop], list[int], list[RideExplanation]]:
+    def make(c: _Cells) -> tuple[Stop, RideExplanation | None]:
+        stop = Stop(
             c.text("route_id"),
             c.whole("seq", low=1, high=100_000),
             c.text("pupil_id", personal=True),
             float(c.time("pickup")),
             c.number("ride_min", high=24 * 60),
         )
+        return stop, _explanation(c, stop)
 
-    return _parse(path, ("route_id", "seq", "pupil_id", "pickup", "ride_min"), make, problems)
+    columns = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
+    items, rows = _parse(path, columns, make, problems)
+    explained = [e for _, e in items if e is not None]
+    return [s for s, _ in items], rows, explained if len(explained) == len(items) else []
+
+
+EXPLANATION_COLUMNS = (
+    "limit_min",
+    "direct_min",
+    "over_min",
+    "reason_code",
+    "reason",
+    "sharing_saving",
+    "dropoff",
+    "pm_ride_min",
+    "pm_over_min",
+    "pm_reason_code",
+    "pm_reason",
+)
+
+
+def _explanation(c: _Cells, stop: Stop) -> RideExplanation | None:
+    """stops.csv's limit, reason and afternoon cells (``None`` when the run has none)."""
+    if not all(k in c.cells for k in EXPLANATION_COLUMNS):
+        return None  # a run written without them (or a header that lost one)
+    if not c.cells["limit_min"] or not c.cells["dropoff"]:
+        return None
+    saving = c.cells["sharing_saving"]
+    return RideExplanation(
+        route_id=stop.route_id,
+        pupil_id=stop.pupil_id,
+        limit_min=c.number("limit_min", high=24 * 60),
+        direct_min=c.number("direct_min", high=24 * 60),
+        over_min=c.number("over_min", high=24 * 60),
+        reason_code=c.cells["reason_code"],
+        reason=c.cells["reason"],
+        sharing_saving=c.number("sharing_saving", low=-1e9, high=1e9) if saving else None,
+        dropoff=float(c.time("dropoff")),
+        pm_ride_min=c.number("pm_ride_min", high=24 * 60),
+        pm_over_min=c.number("pm_over_min", high=24 * 60) if c.cells["pm_over_min"] else 0.0,
+        pm_reason_code=c.cells["pm_reason_code"],
+        pm_reason=c.cells["pm_reason"],
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -379,6 +448,7 @@ def _summary(path: Path, problems: list[Problem]) -> dict[str, Any]:
     file = path.name
     try:
         raw = read_file_bytes(path, file=file)
+        record_input(path, raw, role="run")
     except InputError as exc:
         problems.extend(exc.problems)
         return {}

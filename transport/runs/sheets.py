@@ -8,8 +8,11 @@ each pupil up, whether they travel in a wheelchair and whether a passenger assis
 never a need, an age, a ride limit, why a pupil travels alone or any other health data. The
 pickup point is the home location as the operator needs it: the pupil's postcode when the data
 folder gives one, else lat/lon rounded to 4 decimals (about 10 m). It is there by design: a
-driver cannot collect a child without it. Planner sheets add the pupil's need, whether they
-need a PA, travel alone, their age and their ride in minutes.
+driver cannot collect a child without it. Both show the afternoon drop-off time (the
+afternoon run leaves 5 minutes after the school's ``finish_at`` and drops in reverse order).
+Planner sheets add the pupil's need, whether they need a PA, travel alone, their age, their
+morning and afternoon rides in minutes, their limit, how far a ride passes it and why
+(stops.csv's reason, morning and afternoon).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from transport.data.load import load_tables
 from transport.errors import InputError, Problem
-from transport.model import Dataset, Pupil, format_hhmm
+from transport.model import Dataset, Pupil, RideExplanation, format_hhmm
 from transport.runs.read import RunFiles, check_run_data
 
 SHEET_CSV = "route-sheets.csv"
@@ -37,9 +40,20 @@ SHEET_COLUMNS = (
     "pupil_id",
     "pickup_point",
     "pickup_time",
+    "dropoff_time",
     "wheelchair",
 )
-PLANNER_COLUMNS = ("need", "needs_pa", "solo", "age", "ride_min")
+PLANNER_COLUMNS = (
+    "need",
+    "needs_pa",
+    "solo",
+    "age",
+    "ride_min",
+    "pm_ride_min",
+    "limit_min",
+    "over_min",
+    "reason",
+)
 # Columns a redacted sheet must never hold (health and personal data beyond the pickup).
 NEVER_REDACTED = (*PLANNER_COLUMNS, "max_ride_min", "district", "lat", "lon", "postcode")
 
@@ -84,6 +98,7 @@ def sheet_rows(
     schools = data.school_by_id
     routes = {r.route_id: r for r in run.routes}
     school_of = {p.pupil_id: p.school_id for p in run.placements}
+    why = run.explanation_of()
     check_run_data(run, data)  # a run made from another data folder: named by file and row
     if any(s.route_id not in routes for s in run.stops):
         raise InputError([Problem("stops.csv", None, "route_id", "a route routes.csv lacks")])
@@ -92,6 +107,7 @@ def sheet_rows(
     for stop in sorted(run.stops, key=lambda s: (order[s.route_id], s.seq)):
         route = routes[stop.route_id]
         pupil = pupils[stop.pupil_id]
+        e = why.get((stop.route_id, stop.pupil_id))
         school = schools.get(school_of.get(pupil.pupil_id, route.school_id), None)
         school = school or schools[route.school_id]
         row: tuple[Any, ...] = (
@@ -105,6 +121,7 @@ def sheet_rows(
             pupil.pupil_id,
             pickup_point(pupil, postcodes),
             format_hhmm(stop.pickup),
+            format_hhmm(e.dropoff) if e is not None and e.dropoff is not None else "",
             "yes" if pupil.wheelchair else "no",
         )
         if not redact:
@@ -114,9 +131,23 @@ def sheet_rows(
                 "yes" if pupil.solo else "no",
                 pupil.age,
                 f"{stop.ride_min:.1f}",
+                f"{e.pm_ride_min:.1f}" if e is not None and e.pm_ride_min is not None else "",
+                f"{e.limit_min:g}" if e is not None else "",
+                f"{e.over_min:.1f}" if e is not None else "",
+                _reasons(e),
             )
         rows.append(row)
     return rows
+
+
+def _reasons(e: RideExplanation | None) -> str:
+    """A ride's reasons for passing its limit (morning, then afternoon when it differs)."""
+    if e is None:
+        return ""
+    parts = [e.reason] if e.reason else []
+    if e.pm_reason and e.pm_reason_code != e.reason_code or (e.pm_reason and not e.reason):
+        parts.append(e.pm_reason)
+    return " ".join(parts)
 
 
 def render_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, redact: bool) -> str:

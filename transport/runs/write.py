@@ -10,7 +10,8 @@ writing the same destination at the same time.
 Formats (columns in order; money in £ with two decimals, times in minutes with one decimal):
 
 ``placements.csv``
-    pupil_id, school_id, policy, road_miles, direct_min
+    pupil_id, school_id, policy, road_miles, direct_min, reason_code, reason, nearer_full
+    (school ids, ``;``-separated)
 ``shortfall.csv`` (``nearest-suitable`` only)
     school_id, need, demand, capacity, missing
 ``routes.csv``
@@ -41,8 +42,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from transport.audit import job_session
 from transport.errors import OutputError
-from transport.model import PlacementResult, Route, Stop, format_hhmm
+from transport.model import PlacementResult, RideExplanation, Route, Stop, format_hhmm
 from transport.runs.atomic import atomic_open, atomic_write_bytes
 from transport.runs.destination import (
     MARKER,
@@ -54,6 +56,7 @@ from transport.runs.destination import (
     write_marker,
 )
 from transport.runs.lock import output_lock, remove_stale_locks
+from transport.runs.manifest import write_manifest
 from transport.runs.read import RunFiles, read_run
 
 __all__ = [
@@ -71,7 +74,16 @@ __all__ = [
     "writes_output",
 ]
 
-PLACEMENT_COLUMNS = ("pupil_id", "school_id", "policy", "road_miles", "direct_min")
+PLACEMENT_COLUMNS = (
+    "pupil_id",
+    "school_id",
+    "policy",
+    "road_miles",
+    "direct_min",
+    "reason_code",
+    "reason",
+    "nearer_full",
+)
 SHORTFALL_COLUMNS = ("school_id", "need", "demand", "capacity", "missing")
 ROUTE_COLUMNS = (
     "route_id",
@@ -82,10 +94,31 @@ ROUTE_COLUMNS = (
     "route_miles",
     "annual_cost",
 )
-STOP_COLUMNS = ("route_id", "seq", "pupil_id", "pickup", "ride_min")
+STOP_COLUMNS = (
+    "route_id",
+    "seq",
+    "pupil_id",
+    "pickup",
+    "ride_min",
+    "limit_min",
+    "direct_min",
+    "over_min",
+    "reason_code",
+    "reason",
+    "sharing_saving",
+    "dropoff",
+    "pm_ride_min",
+    "pm_over_min",
+    "pm_reason_code",
+    "pm_reason",
+)
+"""stops.csv: the contract's five columns, then each ride's limit and reason and the afternoon
+run (:class:`transport.model.RideExplanation`; blank when a plan has none)."""
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 F = TypeVar("F", bound=Callable[..., Any])
+MANIFEST_EXCLUDES: dict[str, tuple[str, ...]] = {"compare": ("cache",)}
+"""Top-level entries of a folder kind that are not outputs (the compare stage cache)."""
 
 
 def write_csv(
@@ -121,7 +154,16 @@ def _open_text(path: str | Path, *, staged: bool, newline: str | None = None) ->
 
 def placement_rows(result: PlacementResult) -> list[tuple[Any, ...]]:
     return [
-        (p.pupil_id, p.school_id, p.policy, f"{p.road_miles:.2f}", f"{p.direct_min:.1f}")
+        (
+            p.pupil_id,
+            p.school_id,
+            p.policy,
+            f"{p.road_miles:.2f}",
+            f"{p.direct_min:.1f}",
+            p.reason_code,
+            p.reason,
+            ";".join(p.nearer_full),
+        )
         for p in result.placements
     ]
 
@@ -141,13 +183,40 @@ def route_rows(routes: Sequence[Route]) -> list[tuple[Any, ...]]:
     ]
 
 
-def stop_rows(stops: Sequence[Stop]) -> list[tuple[Any, ...]]:
+def stop_rows(
+    stops: Sequence[Stop], explanations: Sequence[RideExplanation] = ()
+) -> list[tuple[Any, ...]]:
+    """stops.csv's rows (``explanations`` in the order of ``stops``, or none)."""
     for s in stops:  # the routing stage unroutes pupils whose pickup would fall before 00:00
         if not (math.isfinite(s.pickup) and 0 <= s.pickup < 24 * 60):
             raise ValueError(f"internal error: a pickup at {s.pickup!r} minutes after midnight")
-    return [
-        (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}") for s in stops
-    ]
+    why = dict(zip(((e.route_id, e.pupil_id) for e in explanations), explanations, strict=True))
+    rows = []
+    for s in stops:
+        base = (s.route_id, s.seq, s.pupil_id, format_hhmm(s.pickup), f"{s.ride_min:.1f}")
+        e = why.get((s.route_id, s.pupil_id))
+        rows.append(base + (explanation_cells(e) if e is not None else ("",) * 11))
+    return rows
+
+
+def explanation_cells(e: RideExplanation) -> tuple[str, ...]:
+    """The limit, reason and afternoon cells of one stop (money 2 decimals, minutes 1)."""
+    saving = f"{e.sharing_saving:.2f}" if e.sharing_saving is not None else ""
+    dropoff = format_hhmm(e.dropoff) if e.dropoff is not None else ""
+    pm_ride = f"{e.pm_ride_min:.1f}" if e.pm_ride_min is not None else ""
+    return (
+        f"{e.limit_min:g}",
+        f"{e.direct_min:.1f}",
+        f"{e.over_min:.1f}",
+        e.reason_code,
+        e.reason,
+        saving,
+        dropoff,
+        pm_ride,
+        f"{e.pm_over_min:.1f}",
+        e.pm_reason_code,
+        e.pm_reason,
+    )
 
 
 def write_run(
@@ -157,6 +226,7 @@ def write_run(
     placements: PlacementResult | None = None,
     routes: Sequence[Route] | None = None,
     stops: Sequence[Stop] | None = None,
+    explanations: Sequence[RideExplanation] = (),
     extra: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]] | None = None,
     texts: dict[str, str] | None = None,
     binaries: dict[str, bytes] | None = None,
@@ -174,6 +244,9 @@ def write_run(
         The JSON-able summary (strict JSON: a non-finite number is an error).
     placements, routes, stops
         Results to write as the contract's CSV files (each optional).
+    explanations
+        Each stop's limit, reason and afternoon run (``RoutePlan.explanations``), written in
+        stops.csv's columns after the contract's.
     extra
         More CSV files: ``{file_name: (columns, rows)}``.
     texts
@@ -213,7 +286,8 @@ def write_run(
         if routes is not None:
             write_csv(tmp / "routes.csv", ROUTE_COLUMNS, route_rows(routes), staged=True)
         if stops is not None:
-            write_csv(tmp / "stops.csv", STOP_COLUMNS, stop_rows(stops), staged=True)
+            rows = stop_rows(stops, explanations)
+            write_csv(tmp / "stops.csv", STOP_COLUMNS, rows, staged=True)
         for name, (columns, rows) in (extra or {}).items():
             write_csv(tmp / name, columns, rows, staged=True)
         for name, text in (texts or {}).items():
@@ -259,7 +333,9 @@ def writes_output(
 ) -> Callable[[F], F]:
     """Decorate a job that writes the folder named by its argument ``param``.
 
-    Before the job starts, the destination is checked against the job's inputs (``inputs``
+    The job runs in the command's audit session (or one of its own, called from the library:
+    :func:`transport.audit.job_session`), which gathers its manifest. Before the job starts,
+    the destination is checked against the job's inputs (``inputs``
     maps an argument name to how it is described, e.g. ``{"data_dir": "the data folder"}``)
     and locked until the job returns (:func:`claim_output`), so that a bad destination is
     refused before any work and two runs never write the same folder at once.
@@ -272,7 +348,7 @@ def writes_output(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(*args, **kwargs)
             read = [(desc, bound.arguments.get(name)) for name, desc in (inputs or {}).items()]
-            with claim_output(bound.arguments[param], kind=kind, inputs=read):
+            with job_session(), claim_output(bound.arguments[param], kind=kind, inputs=read):
                 return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -291,9 +367,11 @@ def write_folder(
     """Build a folder with ``build(tmp)`` in a temporary folder, then swap it into place.
 
     The one way the engine writes a folder: the destination is checked and locked
-    (:func:`claim_output`), ``build`` fills a hidden temporary folder beside it, the marker
-    (``.sen-transport``, listing the files built) is added, every file made 0600 and folder
-    0700, and the folder takes the destination's place in one atomic step. ``keep_foreign``
+    (:func:`claim_output`), ``build`` fills a hidden temporary folder beside it, manifest.json
+    (:mod:`transport.runs.manifest`: the command, its inputs and settings, the sha256 of every
+    file built) and the marker (``.sen-transport``, listing the files built) are added, every
+    file made 0600 and folder 0700, and the folder takes the destination's place in one atomic
+    step. ``keep_foreign``
     (data folders) carries the files of the previous folder that ``build`` did not write (a
     README) into the new one as hard links: they are never rewritten.
 
@@ -310,6 +388,10 @@ def write_folder(
         )
         try:
             build(tmp)
+            foreign = []
+            if keep_foreign and target.is_dir():
+                foreign = sorted(set(os.listdir(target)) - set(os.listdir(tmp)) - {MARKER})
+            write_manifest(tmp, kind=kind, exclude=(*MANIFEST_EXCLUDES.get(kind, ()), *foreign))
             write_marker(tmp, kind)
             private_tree(tmp)
             if keep_foreign and target.is_dir():

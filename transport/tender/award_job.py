@@ -13,7 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_folder
 from transport.errors import InputError, Problem
+from transport.runs.manifest import MANIFEST, check_unchanged
 from transport.runs.write import clean_stale, write_run, writes_output
 from transport.tender.award import UNAWARDED_REASONS, AwardSettings, award_lots
 from transport.tender.bids import read_bid_book
@@ -62,6 +64,8 @@ def read_tender(tender_dir: str | Path) -> tuple[tuple[LotRecord, ...], dict[str
     folder = Path(tender_dir)
     if not folder.is_dir():
         raise InputError([Problem(str(folder), None, None, "tender folder not found")])
+    check_unchanged(folder)
+    record_folder(folder, [LOTS_CSV, "summary.json", MANIFEST], role="tender")
     lots = read_lots(folder / LOTS_CSV)
     summary: dict[str, Any] = {}
     if (folder / "summary.json").exists():

@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from transport.audit import record_folder
 from transport.data.load import load_tables, read_csv_file
 from transport.data.validate import validate_tables
 from transport.errors import InputError, Problem
+from transport.runs.manifest import MANIFEST, check_unchanged
 from transport.runs.write import clean_stale, read_run, write_run, writes_output
 from transport.tender.award_job import AWARD_SUMMARY, ROUTE_OPERATORS_CSV
 from transport.tender.impact import (
@@ -146,6 +148,8 @@ def impact_job(
         else:
             after_ops = ops
     if award is not None and Path(award).is_dir() and (Path(award) / AWARD_SUMMARY).exists():
+        check_unchanged(Path(award))
+        record_folder(Path(award), [AWARD_SUMMARY, MANIFEST], role="award")
         award_summary = json.loads((Path(award) / AWARD_SUMMARY).read_text(encoding="utf-8"))
     if problems:
         raise InputError(problems)

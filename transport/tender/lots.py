@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from transport.errors import InputError, Problem
-from transport.model import Dataset, format_hhmm
+from transport.model import DEFAULT_FINISH_AT, Dataset, format_hhmm
 from transport.runs.write import RunFiles
 from transport.tender._rates import RateCard
 from transport.tender.areas import area_counts
@@ -61,8 +61,6 @@ LOT_COLUMNS: tuple[str, ...] = (
     "pa_part",
 )
 LOT_BY: tuple[str, ...] = ("route", "school")
-DEFAULT_FINISH_AT = 15 * 60 + 15
-"""The end of the school day when schools.csv gives no ``finish_at`` (contract: 15:15)."""
 
 PENNY = Decimal("0.01")
 HALF_PENNY = Decimal("0.005")

@@ -15,11 +15,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from transport.model import format_hhmm
+from transport.model import AFTERNOON_GAP_MIN, format_hhmm
 from transport.tender.lots import Lot
-
-AFTERNOON_GAP_MIN = 5
-"""The afternoon run leaves the school this many minutes after ``finish_at`` (contract)."""
 
 TEMPLATE = "specification.html.j2"
 

@@ -43,6 +43,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 
+from transport.audit import record_digest
 from transport.errors import FarFromRoadWarning, TravelModelError
 from transport.executor import LocalExecutor, cpu_count
 from transport.scenario import PEAK_FACTOR_RANGE
@@ -319,6 +320,7 @@ def load_road_graph(
     else:
         path = _osm.existing_file(value, "OSM file" if kind == "osm_file" else "GraphML file")
         ident = _files.file_digest(path)
+        record_digest(path, ident, role="road map")
         label = f"{kind}:{path.name} (sha256 {ident[:12]})"
     key = _files.text_digest(kind, ident, overrides)[:24]
     saved = _files.resolve_cache_dir(cache_dir) / "graphs" / f"{key}.npz"
