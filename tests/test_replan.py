@@ -61,6 +61,10 @@ def disturbed(before: Path, after: Path) -> dict[str, tuple[str, ...]]:
     return disturbances(journeys(a.routes, a.stops), journeys(b.routes, b.stops))
 
 
+def route_of(run: Path, pid: str) -> str | None:
+    return next((r.route_id for r in read_run(run).routes if pid in r.pupils), None)
+
+
 def co_riders(run: Path, pid: str) -> set[str]:
     for r in read_run(run).routes:
         if pid in r.pupils:
@@ -161,7 +165,10 @@ def test_a_leaver_disturbs_nobody_off_their_route(tmp_path_factory, town, data_)
     # a stop split over two vehicles only while no single vehicle could take its pupils: when
     # the leaver's going lets one vehicle take them, the contract makes them one visit again
     stop = next(p["stop_id"] for p in pupils if p["pupil_id"] == leaver)
-    before |= {p["pupil_id"] for p in pupils if stop and p["stop_id"] == stop}
+    same_stop = {p["pupil_id"] for p in pupils if stop and p["stop_id"] == stop}
+    before |= same_stop
+    if len({route_of(tmp / "a", pid) for pid in same_stop}) > 1:  # split: its vehicles' riders
+        before |= set().union(*(co_riders(tmp / "a", pid) for pid in same_stop))
     write_data(tmp / "d", [p for p in pupils if p["pupil_id"] != leaver], schools=schools)
     s = plan(data, tmp / "b", tmp / "a", change_cost=NEVER)["stability"]
     assert s["pupils"]["left"] == 1

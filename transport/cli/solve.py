@@ -127,6 +127,9 @@ def solve(
             "districts_file": districts_file,
             "progress": update,
             "executor": executor,
+            "previous_dir": previous_dir,
+            "from_scratch": from_scratch,
+            "locks_file": locks_file,
         }
         try:
             if runs_dir is not None:
