@@ -20,6 +20,8 @@ import os
 import re
 import shutil
 import stat
+import sys
+import time
 from pathlib import Path
 
 import pypdf
@@ -599,6 +601,52 @@ def test_chromium_leaves_no_process_and_no_profile_behind(tmp_path):
     assert summary["engine"] == "chromium" and summary["letters"] == 10
     assert children_of(os.getpid()) <= before
     assert set(Path(tempfile.gettempdir()).glob("sen-transport-chromium-*")) <= profiles
+
+
+@pytest.mark.skipif(NO_CHROMIUM, reason="Debian's chromium is not installed")
+@pytest.mark.skipif(sys.platform != "linux", reason="the kernel's parent-death signal")
+def test_a_killed_command_takes_its_browser_with_it(tmp_path):
+    """A command killed outright (SIGKILL: no clean-up runs) leaves no browser behind, even
+    while another process it forked (a pool worker) still holds the browser's pipe open."""
+    import signal
+    import subprocess
+
+    ready, held = tmp_path / "browser.pid", tmp_path / "worker.pid"
+    script = (
+        "import sys, time\n"
+        "from transport.letters.chromium import Browser, find_chromium\n"
+        "import os\n"
+        "with Browser.launch(find_chromium()) as browser:\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(held)!r}, 'w').write(str(os.getpid()))\n"
+        "        time.sleep(600)\n"
+        f"    open({str(ready)!r}, 'w').write(str(browser.pid))\n"
+        "    time.sleep(600)\n"
+    )
+    command = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() or not ready.read_text():
+            assert time.monotonic() < deadline and command.poll() is None
+            time.sleep(0.05)
+        browser = int(ready.read_text())
+        os.kill(command.pid, signal.SIGKILL)
+        command.wait()
+        deadline = time.monotonic() + 10
+        while Path(f"/proc/{browser}").exists() and _state(browser) != "Z":
+            assert time.monotonic() < deadline, "the browser outlived the command"
+            time.sleep(0.05)
+    finally:
+        command.kill()
+        if held.exists() and held.read_text():
+            os.kill(int(held.read_text()), signal.SIGKILL)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
 
 
 def test_without_chromium_auto_falls_back_to_weasyprint_and_says_so(tmp_path, monkeypatch):

@@ -25,6 +25,7 @@ import mimetypes
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -64,6 +65,16 @@ HOST = "sen-transport.invalid"
 START_TIMEOUT_S = 60.0
 FONTS_READY = "document.fonts.ready.then(() => true)"
 """Resolves when the web fonts the page uses are loaded (they may still be coming at ``load``)."""
+ORPHAN_SHIM = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)\n"  # 1: PR_SET_PDEATHSIG
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os._exit(1)\n"  # the parent died before the signal was set
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+"""Run before the browser on Linux (then replaced by it, same process): the kernel kills the
+browser when the process that started it dies, however it dies (SIGKILL included). Without it
+a killed command would leave a browser behind, orphaned, holding the letters' memory."""
 A4_INCHES = (8.27, 11.69)
 DEFAULT_MARGIN_INCHES = 0.78125
 """A page without ``@page`` rules: A4 with WeasyPrint's default margin (75 CSS px)."""
@@ -131,9 +142,13 @@ class Browser:
         from_r, from_w = os.pipe()
         log = home / "stderr.txt"
         args = [binary, *FLAGS, f"--user-data-dir={home / 'profile'}", "about:blank"]
+        program = binary
+        if sys.platform == "linux":  # the browser dies with this process
+            program = sys.executable
+            args = [program, "-I", "-S", "-c", ORPHAN_SHIM, str(os.getpid()), *args]
         try:
             pid = os.posix_spawn(
-                binary,
+                program,
                 args,
                 os.environ,
                 file_actions=[
