@@ -49,19 +49,30 @@ class Journey:
     co_riders: frozenset[str]
 
 
-def journeys(routes: Iterable[Route], stops: Iterable[Stop]) -> dict[str, Journey]:
+def journeys(
+    routes: Iterable[Route],
+    stops: Iterable[Stop],
+    *,
+    school_of: Mapping[str, str] | None = None,
+) -> dict[str, Journey]:
     """Every routed pupil's journey, from a plan's routes and stops.
 
-    A pupil on a route without a stop (a malformed plan) is left out rather than guessed.
+    A journey's school is the pupil's own: on a mixed-school route (``school_id`` ``"A;B"``)
+    it is read from ``school_of`` (the plan's placements, pupil → school), so that a pupil
+    joining or leaving a mixed route is not taken for one who changed school. A pupil on a
+    route without a stop (a malformed plan) is left out rather than guessed.
     """
     pickup = {s.pupil_id: s.pickup for s in stops}
+    school_of = school_of or {}
     out: dict[str, Journey] = {}
     for r in routes:
         riders = frozenset(r.pupils)
+        mixed = ";" in r.school_id
         for p in r.pupils:
             if p in pickup:
+                school = school_of.get(p, r.school_id) if mixed else r.school_id
                 out[p] = Journey(
-                    p, r.route_id, r.school_id, r.vehicle_type, r.has_pa, pickup[p], riders - {p}
+                    p, r.route_id, school, r.vehicle_type, r.has_pa, pickup[p], riders - {p}
                 )
     return out
 
@@ -275,6 +286,7 @@ def plan_stability(
     *,
     pupils: PupilChanges,
     minutes: float = PICKUP_MINUTES,
+    schools: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
 ) -> dict[str, object]:
     """The stability of a plan against the plan before it: one function for every report.
 
@@ -283,13 +295,16 @@ def plan_stability(
     moved; ``changed_known``), ``disturbed`` (families disturbed who did not change
     themselves: :func:`disturbances` with ``changed``), ``disturbed_by_reason``
     (:func:`count_by_reason`), ``routes`` (:func:`route_outcomes`) and the annual cost of
-    both plans and its change (£, from the routes' ``annual_cost``).
+    both plans and its change (£, from the routes' ``annual_cost``). ``schools`` are the two
+    plans' placements (pupil → school; :func:`journeys`), needed when they have mixed-school
+    routes.
     """
     routes_a, stops_a = (tuple(x) for x in before)
     routes_b, stops_b = (tuple(x) for x in after)
+    school_a, school_b = schools or ({}, {})
     disturbed = disturbances(
-        journeys(routes_a, stops_a),
-        journeys(routes_b, stops_b),
+        journeys(routes_a, stops_a, school_of=school_a),
+        journeys(routes_b, stops_b, school_of=school_b),
         changed=pupils.changed,
         minutes=minutes,
     )

@@ -45,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from transport.changes import Journey, disturbances, journeys, pupil_changes
+from transport.runs.changes_report import placed
 from transport.runs.write import RunFiles
 
 MILES_TOLERANCE = 0.015
@@ -152,8 +153,8 @@ def families_to_write(
     minutes
         A pickup moving by more than this disturbs (:mod:`transport.changes`).
     """
-    old = journeys(previous.routes, previous.stops)
-    new = journeys(run.routes, run.stops)
+    old = journeys(previous.routes, previous.stops, school_of=placed(previous))
+    new = journeys(run.routes, run.stops, school_of=placed(run))
     moved, detectable = own_data_changes(
         previous,
         run,

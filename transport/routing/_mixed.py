@@ -15,7 +15,7 @@ once). The saving is reported.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -106,8 +106,16 @@ def merge_mixed(
     incompatible: set[frozenset[str]],
     vehicles: Sequence[VehicleType],
     strict_limits: bool = False,
+    disturbed: Callable[[RouteSpec], int] | None = None,
+    change_cost: float = 0.0,
 ) -> tuple[list[RouteSpec], dict[str, Any]]:
-    """Merge pairs of routes of nearby schools where that saves money; returns the saving."""
+    """Merge pairs of routes of nearby schools where that saves money; returns the saving.
+
+    In a re-plan, ``disturbed`` counts the families a route would disturb against the plan in
+    force: a merge then has to save more than ``change_cost`` (£ a year) for each family it
+    disturbs beyond the two routes it replaces (a merge that restores a mixed route in force
+    undoes disturbances and gains by them).
+    """
     pupil = {p.pupil_id: p for st in by_school.values() for p in st.pupils}
 
     def cost(s: RouteSpec) -> float:
@@ -133,6 +141,7 @@ def merge_mixed(
     m = travel.travel_matrix(pts, pts)
     near = np.minimum(np.asarray(m.miles), np.asarray(m.miles).T) <= radius_miles
     old_cost = {k: cost(specs[k]) for k in mergeable}
+    old_disturbed = {k: disturbed(specs[k]) for k in mergeable} if disturbed else {}
     candidates = []
     pairs = 0
     for i, j in itertools.combinations(range(len(sids)), 2):
@@ -169,20 +178,22 @@ def merge_mixed(
                         key=lambda x: x[0],
                     )
                     saving = old_cost[ka] + old_cost[kb] - new
-                    if saving > 0.005 and (best is None or saving > best[0]):
-                        best = (
-                            saving,
-                            RouteSpec(
-                                got[3], vehicle, has_pa, order, tuple(got[0]), got[1], tuple(got[2])
-                            ),
-                        )
+                    spec = RouteSpec(
+                        got[3], vehicle, has_pa, order, tuple(got[0]), got[1], tuple(got[2])
+                    )
+                    gain = saving
+                    if disturbed is not None and saving > 0.005:
+                        extra = disturbed(spec) - old_disturbed[ka] - old_disturbed[kb]
+                        gain = saving - change_cost * extra
+                    if saving > 0.005 and gain > 0.005 and (best is None or gain > best[0]):
+                        best = (gain, spec, saving)
             if best is not None:
-                candidates.append((best[0], ka, kb, best[1]))
+                candidates.append((best[0], ka, kb, best[1], best[2]))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2]))
     used: set[int] = set()
     merged: list[RouteSpec] = []
     saving = 0.0
-    for gain, ka, kb, spec in candidates:
+    for _gain, ka, kb, spec, gain in candidates:
         if ka in used or kb in used:
             continue
         ledger.swap(specs[ka].vehicle.vehicle_type, None)

@@ -7,13 +7,14 @@ component by component), the route specs with their ids, and summary.json's ``st
 
 from __future__ import annotations
 
+import math
 import time
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from transport.changes import journeys, plan_stability
+from transport.changes import Journey, disturbance, journeys, plan_stability
 from transport.model import Dataset, Parameters, PlacementResult, Pupil, Route, Stop, Unrouted
 from transport.routing._local import CapLedger, enforce_caps, repair
 from transport.routing._pipeline import (
@@ -21,7 +22,7 @@ from transport.routing._pipeline import (
     _group,
     _solo_route,
 )
-from transport.routing._plan import RouteSpec, SchoolTravel
+from transport.routing._plan import RouteSpec, SchoolTravel, rides_and_miles
 from transport.routing._problem import (
     Draft,
     SubProblem,
@@ -87,6 +88,8 @@ class _State:
     solos: dict[str, list[_Solo]]
     unrouted: list[Unrouted]
     repairs: list[tuple[str, str]]
+    placed: dict[str, str] = field(default_factory=dict)  # tonight's pupil → school
+    ctx: Context | None = None
 
 
 # -- seeds ------------------------------------------------------------------------------------
@@ -117,7 +120,7 @@ def seed_schools(
     not_moved = same_school - changes.moved - changes.new
     seedable = frozenset(not_moved - changes.changed)
     stays_if_locked = frozenset(not_moved & changes.changed)
-    before = journeys(previous.routes, previous.stops)
+    before = journeys(previous.routes, previous.stops, school_of=previous.school_of)
     routed_now = frozenset(p.pupil_id for st in by_school.values() for p in st.pupils)
     ctx = Context(
         before=before,
@@ -129,7 +132,7 @@ def seed_schools(
     )
     usable = {v.vehicle_type for v in data.vehicles if v.available is None or v.available > 0}
     variants = [v for v in make_variants(data.vehicles, params) if v.vehicle_type in usable]
-    state = _State(data, previous, params, options, by_school, {}, {}, unrouted, [])
+    state = _State(data, previous, params, options, by_school, {}, {}, unrouted, [], dict(now), ctx)
     for r in previous.routes:
         if not set(r.school_id.split(";")) & data.school_by_id.keys():
             state.repairs.append((r.route_id, REASON_SCHOOL))
@@ -488,6 +491,31 @@ def assign_ids(specs: list[RouteSpec], previous: PreviousPlan) -> list[RouteSpec
     return out
 
 
+def spec_disturbed(state: _State, spec: RouteSpec) -> int:
+    """Families a finished route (one school's or a mixed one) disturbs, of those counted."""
+    ctx = state.ctx
+    assert ctx is not None
+    if spec.rides is not None and spec.arrival is not None:
+        rides, arrival = list(spec.rides), list(spec.arrival)
+    else:
+        st = state.by_school[spec.school_id]
+        rides, _ = rides_and_miles(st, spec.visits, state.params.travel)
+        arrival = [float(st.school.arrive_by)] * len(rides)
+    riders = frozenset(spec.pupils)
+    n = 0
+    for p, ride, at in zip(spec.pupils, rides, arrival, strict=True):
+        if p not in ctx.counted:
+            continue
+        school = state.placed.get(p, spec.school_id)
+        journey = Journey(
+            p, "", school, spec.vehicle.vehicle_type, spec.has_pa, float(math.floor(at - ride)),
+            riders - {p},
+        )  # fmt: skip
+        if disturbance(ctx.before[p], journey, still_routed=ctx.routed_now, minutes=ctx.minutes):
+            n += 1
+    return n
+
+
 def replan_stability(
     state: _State,
     routes: tuple[Route, ...],
@@ -504,6 +532,7 @@ def replan_stability(
             (routes, stops),
             pupils=previous.pupils,
             minutes=minutes,
+            schools=(previous.school_of, state.placed),
         )
     )
     repairs = sorted(set(state.repairs), key=lambda r: (r[0], REPAIR_REASONS.index(r[1])))

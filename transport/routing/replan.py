@@ -52,6 +52,7 @@ from transport.routing._replan_steps import (
     replan_stability,
     route_specs,
     seed_schools,
+    spec_disturbed,
 )
 from transport.routing._solve import (
     Effort,
@@ -229,6 +230,8 @@ def replan_routes(
             incompatible={frozenset(p) for p in data.incompatible},
             vehicles=data.vehicles,
             strict_limits=options.strict_limits,
+            disturbed=lambda spec: spec_disturbed(state, spec),
+            change_cost=options.change_cost,
         )
     specs = assign_ids(specs, previous)
     routes, stops = build_routes(

@@ -147,8 +147,17 @@ def run_stability(
             after_ids={p.pupil_id for p in after.placements},
         )
     return plan_stability(
-        (before.routes, before.stops), (after.routes, after.stops), pupils=pupils, minutes=minutes
+        (before.routes, before.stops),
+        (after.routes, after.stops),
+        pupils=pupils,
+        minutes=minutes,
+        schools=(placed(before), placed(after)),
     )
+
+
+def placed(run: RunFiles) -> dict[str, str]:
+    """Each placed pupil's school in a run (what a mixed-school route's journeys read)."""
+    return {p.pupil_id: p.school_id for p in run.placements}
 
 
 def pupils_compared(before: RunFiles, after: RunFiles) -> int:

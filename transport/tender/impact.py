@@ -31,7 +31,7 @@ from transport.changes import (
     journeys,
 )
 from transport.model import Dataset, Pupil, format_hhmm
-from transport.runs.changes_report import CHANGE_KINDS, count_changes, run_changes
+from transport.runs.changes_report import CHANGE_KINDS, count_changes, placed, run_changes
 from transport.runs.write import RunFiles
 
 VULNERABLE_AGE = 10
@@ -190,8 +190,8 @@ def assess_impact(
     for c in changes:
         kinds.setdefault(c.pupil_id, []).append(c.kind)
     disturbed = disturbances(
-        journeys(current.routes, current.stops),
-        journeys(proposed.routes, proposed.stops),
+        journeys(current.routes, current.stops, school_of=placed(current)),
+        journeys(proposed.routes, proposed.stops, school_of=placed(proposed)),
         minutes=minutes,
     )
     before = _sides(current, operators_before)
