@@ -90,7 +90,7 @@ def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
     "--workers",
     type=WORKER_COUNT,
     default=None,
-    help="Chunks of letters printed at the same time [up to 2, one per core].",
+    help="Chunks of letters printed at the same time, 1-256 [up to 2, one per core].",
 )
 @engine_option
 @domain_errors

@@ -111,14 +111,15 @@ def print_tender(summary: dict[str, Any], out_dir: Path) -> None:
     type=opt.Bounded(float, 0.0, MAX_RATIO, low_open=True),
     default=1.3,
     show_default=True,
-    help="Bids above this × the notional price are not awarded automatically (listed).",
+    help="Bids above this × the notional price are not awarded automatically (listed); "
+    "more than 0, at most 100.",
 )
 @click.option(
     "--low-ratio",
     type=opt.Bounded(float, 0.0, MAX_RATIO),
     default=0.7,
     show_default=True,
-    help="Bids below this × the notional price are flagged as abnormally low.",
+    help="Bids below this × the notional price are flagged as abnormally low (0-100).",
 )
 @click.option(
     "--time-limit",
