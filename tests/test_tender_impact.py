@@ -176,7 +176,7 @@ def test_route_operators_naming_unknown_routes_exit_2(runs, tmp_path):
         ],
     )
     assert result.exit_code == 2
-    assert "ops.csv, row 3, column 'route_id': no route R9999" in result.output
+    assert "ops.csv, row 3, column 'route_id': not a route of the run" in result.output
     assert "row 4" in result.output and "row 5" in result.output
 
 

@@ -470,21 +470,39 @@ def _number(key: str, value: Any) -> float:
         raise ParameterError(f"{key}: {value} is too large") from None
 
 
-def _finite(key: str, value: Any, low: float, high: float) -> float:
-    """A finite number within ``[low, high]`` (the bounds documented in docs/formats.md)."""
+def finite_number(key: str, value: Any, low: float, high: float) -> float:
+    """A finite number within ``[low, high]`` (the bounds documented in docs/formats.md).
+
+    The one check of a bounded number, for settings and for the options of commands that are
+    not scenario settings (``site --time-limit``, ``award --seed``…).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``key`` and the bounds.
+    """
     number = _number(key, value)
     if not (math.isfinite(number) and low <= number <= high):
         raise ParameterError(f"{key} must be between {low:g} and {high:g}, got {value!r}")
     return number
 
 
-def _whole(key: str, value: Any, low: int, high: int) -> int:
-    """A whole number within ``[low, high]``."""
+def whole_number(key: str, value: Any, low: int, high: int) -> int:
+    """A whole number within ``[low, high]`` (see :func:`finite_number`).
+
+    Raises
+    ------
+    ParameterError
+        Naming ``key`` and the bounds.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ParameterError(
             f"{key} must be a whole number from {low:,} to {high:,}, got {value!r}"
         )
     return value
+
+
+_finite, _whole = finite_number, whole_number
 
 
 def _bands(bands: Any, *, needed: bool) -> tuple[tuple[float, float], ...]:

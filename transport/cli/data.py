@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from transport.cli.common import domain_errors
+from transport.cli.options import SEED
 
 
 @click.group()
@@ -15,7 +16,9 @@ def data() -> None:
 
 
 @data.command("kent")
-@click.option("--seed", type=int, default=2013, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=SEED, default=2013, show_default=True, help="Random seed (0 to 2,147,483,647)."
+)
 @click.option(
     "--pupils",
     type=click.IntRange(10, 100_000),

@@ -54,11 +54,17 @@ def build(place: str | None, osm_file: Path | None, out_file: Path, cache_dir: P
       sen-transport graph build --place "Kent, England" --out kent.graphml
       sen-transport place --network osm --graphml kent.graphml --data data/kent --out runs/osm
     """
-    from transport.runs.destination import check_output_file, make_private_dirs
+    from transport.runs.destination import (
+        check_not_input,
+        check_output_file,
+        make_private_dirs,
+    )
     from transport.runs.lock import output_lock
 
     read = [("the OSM file read", osm_file)]
     out_file = check_output_file(out_file, inputs=read, recognise=is_graphml, what="graph file")
+    if cache_dir is not None:
+        check_not_input(cache_dir, inputs=read, what="cache folder")
     G = load_graph(osm_file=osm_file, place=place, cache_dir=cache_dir)
     make_private_dirs(out_file.parent)
     with output_lock(out_file, what="graph file"):

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from transport.cli.common import domain_errors
-from transport.cli.options import data_option, engine_option
+from transport.cli.options import WORKER_COUNT, data_option, engine_option
 
 
 def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
@@ -88,9 +88,9 @@ def _print_letters(summary: dict[str, Any], out_dir: Path) -> None:
 )
 @click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WORKER_COUNT,
     default=None,
-    help="Chunks of letters printed at the same time [up to 2, one per core].",
+    help="Chunks of letters printed at the same time, 1-256 [up to 2, one per core].",
 )
 @engine_option
 @domain_errors

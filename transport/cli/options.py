@@ -29,14 +29,21 @@ from typing import Any, TypeVar
 import click
 
 from transport.budgets.cohorts import COHORTS, split_districts
+from transport.errors import ParameterError
 from transport.letters.pdf import ENGINES
 from transport.scenario import (
     BACKENDS,
     BUDGET_RULES,
+    MAX_PLACES_ADDED,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    MAX_WORKERS,
     NETWORKS,
     PLACEMENT_POLICIES,
     Scenario,
+    finite_number,
     load_scenario,
+    whole_number,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -166,6 +173,59 @@ def apply(*decorators: Callable[[F], F]) -> Callable[[F], F]:
 
 def _path(value: Any) -> str:
     return str(value)
+
+
+class Bounded(click.ParamType):
+    """A number of an option that is not a scenario setting (``site --time-limit``, ``award
+    --seed``…): finite and within ``[low, high]``, checked by the settings' own bounds check
+    (:func:`transport.scenario.finite_number`, :func:`~transport.scenario.whole_number`), so
+    that ``nan``, ``inf`` and absurd values are refused (exit 2, naming the option) before any
+    work.
+
+    Parameters
+    ----------
+    kind
+        ``int`` (a whole number) or ``float``.
+    low, high
+        The bounds (documented in the option's help).
+    low_open
+        ``low`` itself is refused (a time limit must be more than 0).
+    """
+
+    def __init__(self, kind: type, low: float, high: float, *, low_open: bool = False) -> None:
+        self.kind, self.low, self.high, self.low_open = kind, low, high, low_open
+        self.name = "integer" if kind is int else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        whole = self.kind is int
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            try:
+                value = self.kind(str(value).strip())
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a {'whole number' if whole else 'number'}", param, ctx)
+        try:
+            if whole:
+                whole_number("", value, int(self.low), int(self.high))
+            else:
+                value = finite_number("", value, self.low, self.high)
+        except ParameterError as exc:
+            self.fail(str(exc).strip(), param, ctx)
+        if self.low_open and value <= self.low:
+            self.fail(f"must be more than {self.low:g}, got {value!r}", param, ctx)
+        return value
+
+    def __repr__(self) -> str:
+        return f"Bounded({self.kind.__name__}, {self.low:g}, {self.high:g})"
+
+
+SECONDS = Bounded(float, 0.0, MAX_TIME_LIMIT_S, low_open=True)
+"""A solver's time limit in seconds (more than 0, at most a day), as ``routing.time_limit_s``."""
+SEED = Bounded(int, 0, MAX_SEED)
+"""A random seed (0 to 2**31 - 1, what every solver takes), as ``routing.seed``."""
+PLACES = Bounded(int, 0, MAX_PLACES_ADDED)
+"""A count of school places or sites (at most the places a scenario may add)."""
+WORKER_COUNT = Bounded(int, 1, MAX_WORKERS)
+"""Processes or pages working at once (at most ``routing.workers``' bound)."""
 
 
 # ---------------------------------------------------------------------------------------------

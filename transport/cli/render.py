@@ -321,8 +321,9 @@ def print_budgets(summary: dict[str, Any], out_dir: Path) -> None:
     console.print(f"Wrote {out_dir} (budgets.csv, budget-summary.md/.html, summary.json)")
 
 
-def print_verify(result: Any) -> None:
-    """A folder checked against its manifest: the files that differ, or that all match."""
+def print_verify(result: Any, *, verbose_ids: bool = False) -> None:
+    """A folder checked against its manifest: the files that differ, or that all match (a
+    letter's file named by its pupil id only with ``verbose_ids``)."""
     outputs = sum(1 for c in result.checks if c.role == "output")
     inputs = len(result.checks) - outputs
     if result.ok:
@@ -334,4 +335,6 @@ def print_verify(result: Any) -> None:
     bad = result.differing
     console.print(f"{result.folder}: {len(bad):,} of {len(result.checks):,} files differ:")
     for check in bad:
-        console.print(f"  {check.status:<16} {check.role:<10} {check.file}")
+        console.print(
+            f"  {check.status:<16} {check.role:<10} {check.shown(verbose_ids=verbose_ids)}"
+        )

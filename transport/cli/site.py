@@ -17,7 +17,7 @@ from transport.cli.common import domain_errors
 from transport.cli.render import console, money, print_left_out
 from transport.errors import ParameterError
 from transport.model import NEED_CODES
-from transport.placement.siting import SOLVERS, SitingOptions
+from transport.placement.siting import MAX_BUILD_BUDGET, SOLVERS, SitingOptions
 from transport.site_job import site_job
 
 
@@ -107,7 +107,9 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
 )
 @opt.out_option
 @opt.scenario_option
-@click.option("--places", type=click.IntRange(min=0), default=None, help="At most N places added.")
+@click.option(
+    "--places", type=opt.PLACES, default=None, help="At most N places added (up to 100,000)."
+)
 @click.option(
     "--needs", default=None, metavar="LIST", help="Only candidates serving these needs (ASD,SEMH)."
 )
@@ -125,9 +127,15 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
     show_default=True,
     help="0: build cost / years; else the annuity at this rate (e.g. 0.035).",
 )
-@click.option("--max-sites", type=click.IntRange(min=0), default=None, help="At most K new sites.")
 @click.option(
-    "--budget", type=float, default=None, metavar="£", help="At most this much build cost."
+    "--max-sites", type=opt.PLACES, default=None, help="At most K new sites (up to 100,000)."
+)
+@click.option(
+    "--budget",
+    type=opt.Bounded(float, 0.0, MAX_BUILD_BUDGET),
+    default=None,
+    metavar="£",
+    help="At most this much build cost (up to £100bn).",
 )
 @click.option(
     "--solver",
@@ -137,9 +145,19 @@ def print_site(summary: dict[str, Any], out_dir: Path, *, verbose_ids: bool = Fa
     help="Benders decomposition (exact, fast), or the whole MIP in SCIP, CBC, HiGHS, CP-SAT.",
 )
 @click.option(
-    "--time-limit", type=float, default=60.0, show_default=True, help="Seconds for the solver."
+    "--time-limit",
+    type=opt.SECONDS,
+    default=60.0,
+    show_default=True,
+    help="Seconds for the solver (more than 0, at most 86,400).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="The solver's random seed.")
+@click.option(
+    "--seed",
+    type=opt.SEED,
+    default=0,
+    show_default=True,
+    help="The solver's random seed (0 to 2,147,483,647).",
+)
 @click.option(
     "--scope",
     type=click.Choice(["all", "new-entrants"]),

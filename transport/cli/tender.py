@@ -14,8 +14,10 @@ from typing import Any
 import click
 from rich.table import Table
 
+from transport.cli import options as opt
 from transport.cli.common import domain_errors
 from transport.cli.render import console, money
+from transport.tender.award import MAX_RATIO
 
 _DIR = click.Path(path_type=Path, file_okay=False)
 _FILE = click.Path(path_type=Path, dir_okay=False)
@@ -106,28 +108,33 @@ def print_tender(summary: dict[str, Any], out_dir: Path) -> None:
 )
 @click.option(
     "--max-ratio",
-    type=click.FloatRange(min=0, min_open=True),
+    type=opt.Bounded(float, 0.0, MAX_RATIO, low_open=True),
     default=1.3,
     show_default=True,
-    help="Bids above this × the notional price are not awarded automatically (listed).",
+    help="Bids above this × the notional price are not awarded automatically (listed); "
+    "more than 0, at most 100.",
 )
 @click.option(
     "--low-ratio",
-    type=click.FloatRange(min=0),
+    type=opt.Bounded(float, 0.0, MAX_RATIO),
     default=0.7,
     show_default=True,
-    help="Bids below this × the notional price are flagged as abnormally low.",
+    help="Bids below this × the notional price are flagged as abnormally low (0-100).",
 )
 @click.option(
     "--time-limit",
     "time_limit_s",
-    type=click.FloatRange(min=0, min_open=True),
+    type=opt.SECONDS,
     default=60.0,
     show_default=True,
-    help="Seconds the solver may take in all.",
+    help="Seconds the solver may take in all (more than 0, at most 86,400).",
 )
 @click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Solver seed."
+    "--seed",
+    type=opt.SEED,
+    default=0,
+    show_default=True,
+    help="Solver seed (0 to 2,147,483,647).",
 )
 @domain_errors
 def award(

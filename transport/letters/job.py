@@ -53,6 +53,7 @@ from transport.letters.render import (
 )
 from transport.letters.since import SinceResult, families_to_write
 from transport.model import Dataset
+from transport.runs.changes_report import check_minutes
 from transport.runs.sheets import pupil_postcodes
 from transport.runs.write import (
     RunFiles,
@@ -188,6 +189,7 @@ def write_letters(
     start = time.perf_counter()
     today = today or dt.date.today()
     effective = effective or default_effective_date(today)
+    minutes = check_minutes(minutes)  # before any work: finite, 0 to 1,440
     pdf_engine = choose_engine(engine)
     letter_template = load_template(template, default=LETTER_TEMPLATE)
     sample = check_template(letter_template)

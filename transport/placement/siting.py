@@ -45,10 +45,19 @@ from transport.placement._mip import solve_mip
 from transport.placement._network import Flow, Network, Pool, build_network, placements_of
 from transport.placement._network import solve_flow as solve_network_flow
 from transport.placement.candidates import Candidates
+from transport.scenario import (
+    MAX_PLACES_ADDED,
+    MAX_SEED,
+    MAX_TIME_LIMIT_S,
+    finite_number,
+    whole_number,
+)
 from transport.travel import CrowFlyModel, TravelModel
 from transport.units import from_pence, to_pence
 
 SOLVERS = ("benders", "scip", "cbc", "highs", "cp-sat")
+MAX_BUILD_BUDGET = 100_000_000_000.0
+"""The largest build budget (£) ``site --budget`` takes: £100bn, beyond any council's."""
 
 
 def annuity_factor(years: int, discount_rate: float = 0.0) -> float:
@@ -110,18 +119,20 @@ class SitingOptions:
     def __post_init__(self) -> None:
         from transport.model import NEED_CODES
 
-        if self.places is not None and self.places < 0:
-            raise ParameterError(f"places must not be negative, got {self.places}")
+        if self.places is not None:
+            whole_number("places", self.places, 0, MAX_PLACES_ADDED)
         if not 1 <= self.years <= 200:
             raise ParameterError(f"years must be between 1 and 200, got {self.years}")
         if not (math.isfinite(self.discount_rate) and 0 <= self.discount_rate < 1):
             raise ParameterError(f"discount rate must be in [0, 1), got {self.discount_rate}")
-        if self.max_sites is not None and self.max_sites < 0:
-            raise ParameterError(f"max sites must not be negative, got {self.max_sites}")
-        if self.budget is not None and not (math.isfinite(self.budget) and self.budget >= 0):
-            raise ParameterError(f"budget must be a finite amount ≥ 0, got {self.budget}")
-        if not (math.isfinite(self.time_limit_s) and self.time_limit_s > 0):
+        if self.max_sites is not None:
+            whole_number("max sites", self.max_sites, 0, MAX_PLACES_ADDED)
+        if self.budget is not None:
+            finite_number("budget", self.budget, 0.0, MAX_BUILD_BUDGET)
+        finite_number("time limit", self.time_limit_s, 0.0, MAX_TIME_LIMIT_S)
+        if not self.time_limit_s > 0:
             raise ParameterError(f"time limit must be positive, got {self.time_limit_s}")
+        whole_number("seed", self.seed, 0, MAX_SEED)
         if self.solver not in SOLVERS:
             raise ParameterError(f"solver must be one of {', '.join(SOLVERS)}")
         if self.scope not in ("all", "new-entrants"):

@@ -41,6 +41,9 @@ MANIFEST_VERSION = 1
 IGNORED = frozenset({MANIFEST, ".sen-transport"})
 """Names never listed as outputs: the manifest itself and the destination marker."""
 PACKAGES = ("ortools", "pyvrp")
+PUPIL_NAMED_FOLDERS = frozenset({"letters"})
+"""Folders of an output whose files are named by pupil id (``letters/<pupil_id>.pdf``, written
+by ``sen-transport letters``): messages never show those names (issue #11, rule 7)."""
 
 
 class RunChangedError(TransportError):
@@ -59,6 +62,14 @@ class FileCheck:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def shown(self, *, verbose_ids: bool = False) -> str:
+        """The file's name for a message: a file named by a pupil id (``letters/P05.pdf``)
+        reads ``letters/<pupil id>.pdf`` unless ids are asked for (``--verbose-ids``)."""
+        parts = self.file.split("/")
+        if verbose_ids or not any(p in PUPIL_NAMED_FOLDERS for p in parts[:-1]):
+            return self.file
+        return "/".join([*parts[:-1], f"<pupil id>{Path(parts[-1]).suffix}"])
 
 
 @dataclass(frozen=True)
@@ -444,7 +455,7 @@ def check_unchanged(folder: str | Path) -> None:
     """
     bad = changed_files(folder)
     if bad:
-        listed = "; ".join(f"{c.file} ({c.status})" for c in bad)
+        listed = "; ".join(f"{c.shown()} ({c.status})" for c in bad)
         raise RunChangedError(
             f"{folder} no longer matches its manifest.json: {listed}; {CHANGED_HINT}"
         )

@@ -125,7 +125,8 @@ def read_locks(path: str | Path, route_ids: set[str]) -> frozenset[str]:
                     continue
                 if rid not in route_ids:
                     problems.append(
-                        Problem(name, row, "route_id", f"{rid} is not a route of the previous plan")
+                        # the row, not the value: a mistyped cell may hold a pupil id
+                        Problem(name, row, "route_id", "not a route of the previous plan")
                     )
                 out.add(rid)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

@@ -49,6 +49,7 @@ from transport.runs.atomic import atomic_open, atomic_write_bytes
 from transport.runs.destination import (
     MARKER,
     Inputs,
+    check_not_input,
     check_output_dir,
     make_private_dirs,
     private_tree,
@@ -338,7 +339,10 @@ def writes_output(
     the destination is checked against the job's inputs (``inputs``
     maps an argument name to how it is described, e.g. ``{"data_dir": "the data folder"}``)
     and locked until the job returns (:func:`claim_output`), so that a bad destination is
-    refused before any work and two runs never write the same folder at once.
+    refused before any work and two runs never write the same folder at once. A job's
+    ``cache_dir`` (the road-graph cache, which only ever adds files of its own) must not be,
+    hold or lie inside one of those inputs either (:func:`~transport.runs.destination.
+    check_not_input`).
     """
 
     def decorate(func: F) -> F:
@@ -348,6 +352,8 @@ def writes_output(
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             bound = signature.bind(*args, **kwargs)
             read = [(desc, bound.arguments.get(name)) for name, desc in (inputs or {}).items()]
+            if bound.arguments.get("cache_dir") is not None:
+                check_not_input(bound.arguments["cache_dir"], inputs=read, what="cache folder")
             with job_session(), claim_output(bound.arguments[param], kind=kind, inputs=read):
                 return func(*args, **kwargs)
 

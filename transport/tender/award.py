@@ -36,6 +36,8 @@ UNAWARDED_REASONS: tuple[str, ...] = (NO_BID, ALL_TOO_HIGH, OPERATORS_FULL)
 
 AWARDED = "awarded"
 NOT_AWARDED = "not awarded"
+MAX_RATIO = 100.0
+"""The largest ``--max-ratio`` / ``--low-ratio``: a bid 100 × its notional price."""
 OVER_MAX_RATIO = "over max ratio"
 
 
@@ -52,15 +54,19 @@ class AwardSettings:
 
     def __post_init__(self) -> None:
         from transport.errors import ParameterError
+        from transport.scenario import MAX_SEED, MAX_TIME_LIMIT_S, finite_number, whole_number
 
+        finite_number("max_ratio", self.max_ratio, 0.0, MAX_RATIO)
         if not self.max_ratio > 0:
             raise ParameterError(f"max_ratio must be positive, got {self.max_ratio}")
         if not 0 <= self.low_ratio <= self.max_ratio:
             raise ParameterError(f"low_ratio must be between 0 and max_ratio, got {self.low_ratio}")
         if not 1 <= self.school_days <= 366:
             raise ParameterError(f"school_days must be 1 to 366, got {self.school_days}")
+        finite_number("time_limit_s", self.time_limit_s, 0.0, MAX_TIME_LIMIT_S)
         if not self.time_limit_s > 0:
             raise ParameterError(f"time_limit_s must be positive, got {self.time_limit_s}")
+        whole_number("seed", self.seed, 0, MAX_SEED)
         if self.workers < 1:
             raise ParameterError(f"workers must be at least 1, got {self.workers}")
 

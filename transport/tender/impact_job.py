@@ -62,9 +62,9 @@ def read_route_operators(path: str | Path, *, routes: set[str]) -> dict[str, str
         if not route:
             problems.append(Problem(path.name, line, "route_id", "is blank"))
         elif route in out:
-            problems.append(Problem(path.name, line, "route_id", f"route {route} listed twice"))
-        elif route not in routes:
-            problems.append(Problem(path.name, line, "route_id", f"no route {route} in the run"))
+            problems.append(Problem(path.name, line, "route_id", "route listed twice"))
+        elif route not in routes:  # the row, not the value: a cell may hold a pupil id
+            problems.append(Problem(path.name, line, "route_id", "not a route of the run"))
         if not op:
             problems.append(Problem(path.name, line, "operator_id", "is blank"))
         if route and op:
