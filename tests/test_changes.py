@@ -185,3 +185,24 @@ def test_plan_stability_counts_routes_by_id_and_disturbed_by_reason():
     assert s["annual_cost_change"] == 0.0
     changed = PupilChanges(frozenset({"e"}), frozenset({"d"}), frozenset({"c"}), none)
     assert plan_stability(before, after, pupils=changed)["disturbed"] == 0
+
+
+def test_joining_a_mixed_school_route_is_no_change_of_school():
+    """A mixed-school route's school_id is 'A;B': the journey's school is the pupil's own."""
+    before = [
+        Route("R1", "S1", "minibus", False, ("a", "b"), 1.0, 100.0),
+        Route("R2", "S2", "minibus", False, ("x",), 1.0, 100.0),
+    ]
+    after = [Route("R1", "S1;S2", "minibus", False, ("a", "b", "x"), 2.0, 150.0)]
+    stops_b = [Stop("R1", 1, "a", 480.0, 30.0), Stop("R1", 2, "b", 480.0, 30.0)]
+    stops_a = [*stops_b, Stop("R2", 1, "x", 490.0, 20.0)]
+    stops_after = [*stops_b, Stop("R1", 3, "x", 490.0, 20.0)]
+    school_of = {"a": "S1", "b": "S1", "x": "S2"}
+    old = journeys(before, stops_a, school_of=school_of)
+    new = journeys(after, stops_after, school_of=school_of)
+    assert new["x"].school_id == "S2" and new["a"].school_id == "S1"
+    assert disturbances(old, new) == {}  # same schools, times, vehicles; co-riders only added
+    # without the placements a mixed route's journeys name the route's schools
+    assert journeys(after, stops_after)["x"].school_id == "S1;S2"
+    moved = {**school_of, "x": "S1"}  # x now placed at S1 and riding the mixed route
+    assert disturbances(old, journeys(after, stops_after, school_of=moved))["x"] == ("school",)
