@@ -126,6 +126,10 @@ def digest_changes(previous: RunFiles, run: RunFiles) -> dict[str, tuple[str, ..
     return {p: ("home",) if p in changes.moved else ("needs",) for p in sorted(changes.changed)}
 
 
+def _placed(run: RunFiles) -> dict[str, str]:
+    return {p.pupil_id: p.school_id for p in run.placements}
+
+
 def _travel_model(run: RunFiles) -> object:
     return (run.summary.get("parameters") or {}).get("travel_model")
 
@@ -152,8 +156,8 @@ def families_to_write(
     minutes
         A pickup moving by more than this disturbs (:mod:`transport.changes`).
     """
-    old = journeys(previous.routes, previous.stops)
-    new = journeys(run.routes, run.stops)
+    old = journeys(previous.routes, previous.stops, school_of=_placed(previous))
+    new = journeys(run.routes, run.stops, school_of=_placed(run))
     moved, detectable = own_data_changes(
         previous,
         run,
