@@ -15,6 +15,10 @@ The change kinds and their counts come from :mod:`transport.runs.changes_report`
 function ``sen-transport diff`` counts with, so the two always agree; ``operator`` is added
 here (a change of the operator running the pupil's route, counted only where both runs'
 operators are known).
+
+Cost by school: a route's annual cost goes to its school; a mixed-school route's is shared
+equally per pupil, each share going to the pupil's own school
+(:func:`transport.costing.cost_by_school`), so the schools' costs sum to the routes'.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from transport.changes import (
     disturbances,
     journeys,
 )
+from transport.costing import cost_by_school
 from transport.model import Dataset, Pupil, format_hhmm
 from transport.runs.changes_report import CHANGE_KINDS, count_changes, run_changes
 from transport.runs.write import RunFiles
@@ -144,6 +149,10 @@ class Impact:
         return sum(1 for p in self.pupils if p.vulnerable and p.changes)
 
 
+def _placed(run: RunFiles) -> dict[str, str]:
+    return {p.pupil_id: p.school_id for p in run.placements}
+
+
 def _sides(run: RunFiles, operators: Mapping[str, str] | None) -> dict[str, Side]:
     out = {p.pupil_id: Side(school_id=p.school_id) for p in run.placements}
     pickup = {s.pupil_id: s.pickup for s in run.stops}
@@ -190,8 +199,8 @@ def assess_impact(
     for c in changes:
         kinds.setdefault(c.pupil_id, []).append(c.kind)
     disturbed = disturbances(
-        journeys(current.routes, current.stops),
-        journeys(proposed.routes, proposed.stops),
+        journeys(current.routes, current.stops, school_of=_placed(current)),
+        journeys(proposed.routes, proposed.stops, school_of=_placed(proposed)),
         minutes=minutes,
     )
     before = _sides(current, operators_before)
@@ -233,15 +242,21 @@ def assess_impact(
     )
 
 
+def _school_costs(run: RunFiles) -> Counter[str]:
+    """The run's annual cost by school (a mixed-school route's shared per pupil)."""
+    placed = _placed(run)
+    out: Counter[str] = Counter()
+    for r in run.routes:
+        for sid, cost in cost_by_school(r, placed).items():
+            out[sid] += cost
+    return out
+
+
 def _by_school(
     impacts: list[PupilImpact], current: RunFiles, proposed: RunFiles, data: Dataset
 ) -> tuple[SchoolImpact, ...]:
-    cost_before: Counter[str] = Counter()
-    cost_after: Counter[str] = Counter()
-    for r in current.routes:
-        cost_before[r.school_id] += r.annual_cost
-    for r in proposed.routes:
-        cost_after[r.school_id] += r.annual_cost
+    cost_before = _school_costs(current)
+    cost_after = _school_costs(proposed)
     groups: dict[str, list[PupilImpact]] = {}
     for p in impacts:
         groups.setdefault(p.school_id, []).append(p)
