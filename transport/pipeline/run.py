@@ -406,6 +406,7 @@ def _routes_stage(
                 (previous.routes, previous.stops),
                 (plan.routes, plan.stops),
                 pupils=previous.pupils,
+                school_of=(previous.school_of, placements.school_of),
             )
             plan = replace(plan, stability=stability)
         else:

@@ -117,7 +117,7 @@ def seed_schools(
     not_moved = same_school - changes.moved - changes.new
     seedable = frozenset(not_moved - changes.changed)
     stays_if_locked = frozenset(not_moved & changes.changed)
-    before = journeys(previous.routes, previous.stops)
+    before = journeys(previous.routes, previous.stops, school_of=previous.school_of)
     routed_now = frozenset(p.pupil_id for st in by_school.values() for p in st.pupils)
     ctx = Context(
         before=before,
@@ -504,6 +504,10 @@ def replan_stability(
             (routes, stops),
             pupils=previous.pupils,
             minutes=minutes,
+            school_of=(
+                previous.school_of,
+                {p.pupil_id: sid for sid, st in state.by_school.items() for p in st.pupils},
+            ),
         )
     )
     repairs = sorted(set(state.repairs), key=lambda r: (r[0], REPAIR_REASONS.index(r[1])))

@@ -147,8 +147,16 @@ def run_stability(
             after_ids={p.pupil_id for p in after.placements},
         )
     return plan_stability(
-        (before.routes, before.stops), (after.routes, after.stops), pupils=pupils, minutes=minutes
+        (before.routes, before.stops),
+        (after.routes, after.stops),
+        pupils=pupils,
+        minutes=minutes,
+        school_of=(_placed(before), _placed(after)),
     )
+
+
+def _placed(run: RunFiles) -> dict[str, str]:
+    return {p.pupil_id: p.school_id for p in run.placements}
 
 
 def pupils_compared(before: RunFiles, after: RunFiles) -> int:
