@@ -682,3 +682,50 @@ def test_a_browser_that_fails_to_start_exits_2_and_writes_nothing(tmp_path, monk
     monkeypatch.setenv(CHROMIUM_ENV, str(tmp_path / "nothing-here"))
     result = invoke(str(RUN), "--data", str(TINY), "--out", str(out))
     assert result.exit_code == 2 and "not a program to run" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# mixed-school routes (pupils of two schools on one vehicle): tests/_mixed_fixture.py
+
+
+@pytest.fixture(scope="module")
+def mixed_runs(tmp_path_factory) -> tuple[Path, Path]:
+    from tests._mixed_fixture import solve_mixed
+
+    root = tmp_path_factory.mktemp("mixed")
+    return solve_mixed(root / "plain", mixed=False), solve_mixed(root / "mixed")
+
+
+def test_mixed_school_route_letters_name_each_pupils_own_school(mixed_runs, tmp_path):
+    from tests._mixed_fixture import MIXED, mixed_route_of
+    from transport.data.validate import read_dataset
+    from transport.model import format_hhmm, route_schools
+
+    run_dir = mixed_runs[1]
+    route = mixed_route_of(run_dir)
+    out = tmp_path / "letters"
+    result = invoke(str(run_dir), "--data", str(MIXED), "--out", str(out),
+                    "--engine", "weasyprint", "--effective", "2030-09-02")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data, run = read_dataset(MIXED), read_run(run_dir)
+    placed = {p.pupil_id: p.school_id for p in run.placements}
+    letters = {r["pupil_id"]: r for r in rows(out / "letters.csv")}
+    assert sorted(letters) == sorted(s.pupil_id for s in run.stops)
+    on_mixed = {letters[p]["school_name"] for p in route.pupils}
+    assert on_mixed == {data.school_by_id[s].name for s in route_schools(route)}  # both schools
+    for pupil, row in letters.items():
+        school = data.school_by_id[placed[pupil]]
+        assert (row["school_name"], row["arrive_by"]) == (
+            school.name,
+            format_hhmm(school.arrive_by),
+        )
+        assert school.name in pdf_text(out / row["pdf"])
+
+
+def test_a_route_becoming_mixed_is_no_change_of_school(mixed_runs):
+    plain, mixed = (read_run(p) for p in mixed_runs)
+    result = families_to_write(plain, mixed, school_in_data={})
+    assert result.changes  # the merged route moves pickups and co-riders
+    for change in result.changes.values():
+        assert "school" not in change.reasons
+        assert change.before is None or change.before.school_id == change.after.school_id

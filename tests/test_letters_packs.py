@@ -116,7 +116,8 @@ def test_operator_context_has_no_health_field_at_all():
     for ctx in contexts["operator"]:
         for stop in ctx["stops"]:
             assert set(stop) == {"seq", "pupil_id", "pickup_point", "pickup_time",
-                                 "dropoff_time", "wheelchair"}  # fmt: skip
+                                 "dropoff_time", "wheelchair", "school_id",
+                                 "school_name"}  # fmt: skip
     assert all("needs_pa" in s for ctx in contexts["pa"] for s in ctx["stops"])
 
 
@@ -124,3 +125,56 @@ def test_packs_are_private(packs):
     for path in [packs, *packs.rglob("*")]:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+
+
+# --------------------------------------------------------------------------------------------
+# mixed-school routes (pupils of two schools on one vehicle): tests/_mixed_fixture.py
+
+
+def test_a_mixed_school_routes_sheet_and_pack_list_every_school_in_order(tmp_path):
+    from tests._mixed_fixture import MIXED, mixed_route_of, solve_mixed
+    from transport.model import format_hhmm, route_schools
+
+    run_dir = solve_mixed(tmp_path / "run")
+    route = mixed_route_of(run_dir)
+    data, run = read_dataset(MIXED), read_run(run_dir)
+    visits = [data.school_by_id[s] for s in route_schools(route)]
+    assert len(visits) == 2
+    placed = {p.pupil_id: p.school_id for p in run.placements}
+    out = tmp_path / "sheets"
+    result = CliRunner().invoke(
+        cli, ["sheets", str(run_dir), "--data", str(MIXED), "--out", str(out), "--packs",
+              "--redact", "--engine", "weasyprint"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # the sheet: each pupil's row names their own school and its arrive-by time
+    sheet = [r for r in rows(out / "route-sheets.csv") if r["route_id"] == route.route_id]
+    assert [r["pupil_id"] for r in sheet] == list(route.pupils)
+    for r in sheet:
+        school = data.school_by_id[placed[r["pupil_id"]]]
+        assert (r["school_id"], r["school_name"]) == (school.school_id, school.name)
+        assert r["arrive_by"] == format_hhmm(school.arrive_by)
+    assert {r["school_id"] for r in sheet} == {s.school_id for s in visits}
+    # the page: the route's heading names both schools, in visiting order, each with its time
+    page = (out / "route-sheets.html").read_text(encoding="utf-8")
+    heading = page[page.index(f"Route {route.route_id}</h2>") :].split("</p>")[0]
+    named = [heading.index(f"{s.name} ({s.school_id}), arrive by {format_hhmm(s.arrive_by)}")
+             for s in visits]  # fmt: skip
+    assert named == sorted(named)
+    # the crew pack: every school in order with its time, every pupil with their school
+    (ctx,) = [
+        c
+        for c in pack_contexts(data, run, postcodes={}, stops=read_stop_columns(run_dir))[
+            "operator"
+        ]
+        if c["route_id"] == route.route_id
+    ]
+    assert [(s["school_id"], s["arrive_by"]) for s in ctx["schools"]] == [
+        (s.school_id, format_hhmm(s.arrive_by)) for s in visits
+    ]
+    assert all(s["school_id"] == placed[s["pupil_id"]] for s in ctx["stops"])
+    text = text_of(out / "packs" / "operator" / f"{route.route_id}.pdf")
+    for s in visits:
+        assert f"{s.name} {format_hhmm(s.arrive_by)}" in text
+        assert f"{s.name} by {format_hhmm(s.arrive_by)}" in text

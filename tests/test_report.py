@@ -382,3 +382,25 @@ def test_geopackage_home_squares_count_every_pupil_once(tmp_path: Path) -> None:
     for size, area in areas.items():  # true squares in British National Grid metres
         assert area == pytest.approx(size * size, rel=1e-5)  # corners kept to 6 decimals
     assert len(gpd.read_file(path, layer="routes")) == 0
+
+
+def test_a_mixed_school_routes_map_line_reaches_each_of_its_schools(tmp_path) -> None:
+    """A mixed-school route (tests/_mixed_fixture.py) is drawn on to each of its schools in
+    visiting order and named by all of them; each school it serves counts it."""
+    from tests._mixed_fixture import MIXED, mixed_route_of, solve_mixed
+    from transport.model import route_schools
+    from transport.report.geometry import route_lines, school_points
+    from transport.runs.write import read_run
+
+    run_dir = solve_mixed(tmp_path / "run")
+    route = mixed_route_of(run_dir)
+    data, run = read_dataset(MIXED), read_run(run_dir)
+    schools = data.school_by_id
+    lines = route_lines(run.routes, run.stops, schools=schools, grid=home_grid(data), colours={})
+    (line,) = [x for x in lines if x.route_id == route.route_id]
+    visits = [schools[s] for s in route_schools(route)]
+    assert list(line.coords[-len(visits) :]) == [(round(s.lat, 6), round(s.lon, 6)) for s in visits]
+    assert line.school_name == " then ".join(s.name for s in visits)
+    served = {p.school_id: p.routes for p in school_points(data, {}, run.routes)}
+    for sid in schools:
+        assert served[sid] == sum(1 for r in run.routes if sid in route_schools(r))

@@ -243,3 +243,62 @@ def test_impact_and_diff_count_alike_on_any_plans(before, after, minutes):
 def test_vulnerabilities_of_a_pupil():
     p = read_dataset(TINY).pupil_by_id["P04"]  # 8, SLD, wheelchair, needs a PA
     assert vulnerabilities(p) == ("needs a PA", "wheelchair", "age 10 or under")
+
+
+# --------------------------------------------------------------------------------------------
+# mixed-school routes (pupils of two schools on one vehicle): tests/_mixed_fixture.py
+
+
+def test_a_mixed_school_routes_cost_is_shared_per_pupil_and_no_school_changes(tmp_path):
+    from tests._mixed_fixture import MIXED, mixed_route_of, solve_mixed
+    from transport.model import route_schools
+
+    plain_dir = solve_mixed(tmp_path / "plain", mixed=False)
+    mixed_dir = solve_mixed(tmp_path / "mixed")
+    route = mixed_route_of(mixed_dir)
+    plain, mixed = read_run(plain_dir), read_run(mixed_dir)
+    out = tmp_path / "impact"
+    args = ["impact", str(plain_dir), str(mixed_dir), "--data", str(MIXED), "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    by_school = {r["school_id"]: r for r in read_rows(out / "impact-by-school.csv")}
+    data = read_dataset(MIXED)
+    assert set(by_school) == set(data.school_by_id)  # no "S2;S1" row: costs go to schools
+    for col, run in (("cost_before", plain), ("cost_after", mixed)):
+        total = sum(float(r[col]) for r in by_school.values())
+        assert total == pytest.approx(sum(r.annual_cost for r in run.routes), abs=0.005)
+    # the mixed route's cost is shared equally per pupil, each share to the pupil's school
+    placed = {p.pupil_id: p.school_id for p in mixed.placements}
+    for sid in route_schools(route):
+        own = sum(r.annual_cost for r in mixed.routes if r.school_id == sid)
+        riders = sum(1 for p in route.pupils if placed[p] == sid)
+        share = route.annual_cost * riders / len(route.pupils)
+        assert float(by_school[sid]["cost_after"]) == pytest.approx(own + share, abs=0.01)
+    # a route becoming mixed changes no pupil's school, nor disturbs for it
+    impact = assess_impact(plain, mixed, data)
+    assert impact.counts["school"] == 0
+    assert impact.disturbed_by_reason["school"] == 0
+    assert all(p.before.school_id == p.after.school_id for p in impact.pupils)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pence=st.integers(0, 10**8),
+    owners=st.lists(st.sampled_from(["S1", "S2", "S3"]), min_size=1, max_size=12),
+    mixed=st.booleans(),
+)
+def test_cost_by_school_shares_sum_to_the_route_cost(pence, owners, mixed):
+    from transport.costing import cost_by_school
+
+    schools = "S1;S2;S3" if mixed else "S1"
+    pupils = tuple(f"P{i}" for i in range(len(owners)))
+    route = Route("R1", schools, "taxi", False, pupils, 1.0, pence / 100)
+    shares = cost_by_school(route, dict(zip(pupils, owners, strict=True)))
+    assert round(sum(v * 100 for v in shares.values())) == pence
+    if not mixed:
+        assert shares == {"S1": pence / 100}
+    else:
+        assert list(shares) == ["S1", "S2", "S3"]
+        for sid, v in shares.items():
+            fair = pence * owners.count(sid) / len(owners)
+            assert abs(v * 100 - fair) <= len(shares)  # whole pence, remainder to the first

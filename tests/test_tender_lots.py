@@ -214,3 +214,40 @@ def test_a_placement_only_run_exits_2(tmp_path):
         cli, ["tender", str(out), "--data", str(TINY), "--out", str(tmp_path / "t")]
     )
     assert result.exit_code == 2 and "solve it first" in result.output
+
+
+# --------------------------------------------------------------------------------------------
+# mixed-school routes (pupils of two schools on one vehicle): tests/_mixed_fixture.py
+
+
+def test_a_mixed_school_routes_lot_names_all_its_schools_and_lots_sum_the_routes(tmp_path):
+    from tests._mixed_fixture import MIXED, mixed_route_of, solve_mixed
+    from transport.model import route_schools
+
+    run_dir = solve_mixed(tmp_path / "run")
+    route = mixed_route_of(run_dir)
+    run = read_run(run_dir)
+    schools = {r["school_id"]: r for r in rows(MIXED / "schools.csv")}
+    visits = [schools[s] for s in route_schools(route)]
+    total = sum(Decimal(f"{r.annual_cost:.2f}") for r in run.routes)
+    for lot_by in ("route", "school"):
+        out = tmp_path / lot_by
+        args = ["tender", str(run_dir), "--data", str(MIXED), "--out", str(out), "--lot-by", lot_by]
+        result = CliRunner().invoke(cli, args + ([] if lot_by == "route" else ["--no-pdf"]))
+        assert result.exit_code == 0, result.output
+        lots = rows(out / "lots.csv")
+        # every route in exactly one lot, and the lots' prices sum to the routes' costs
+        lotted = [r for lot in lots for r in lot["routes"].split(";")]
+        assert sorted(lotted) == sorted(r.route_id for r in run.routes)
+        assert sum(Decimal(lot["notional_annual"]) for lot in lots) == total
+        (lot,) = [lot for lot in lots if route.route_id in lot["routes"].split(";")]
+        assert lot["school_id"] == route.school_id == ";".join(s["school_id"] for s in visits)
+        assert lot["arrive_by"] == ";".join(s["arrive_by"] for s in visits)
+        assert lot["finish_at"] == ";".join(s["finish_at"] for s in visits)
+        page = (out / "specification.html").read_text(encoding="utf-8")
+        section = page[page.index(f"Lot {lot['lot_id']}</h2>") :].split("</section>")[0]
+        for s in visits:
+            assert f"{s['name']} {s['arrive_by']}" in section
+            assert f"(school {s['school_id']})" in section
+    lots = read_lots(tmp_path / "route" / "lots.csv")
+    assert {lot.school_id for lot in lots} == {r.school_id for r in run.routes}

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from transport.model import Pupil, Route, Stop
+from transport.model import Pupil, Route, Stop, pupil_school, route_schools
 
 DISTURBANCE_REASONS: tuple[str, ...] = ("school", "pickup", "vehicle", "pa", "co-riders")
 """Reason codes of a disturbance, in the order they are reported."""
@@ -57,20 +57,22 @@ def journeys(
 ) -> dict[str, Journey]:
     """Every routed pupil's journey, from a plan's routes and stops.
 
-    A journey's school is the pupil's own: on a mixed-school route (``school_id`` ``"A;B"``)
-    it is read from ``school_of`` (the plan's placements, pupil → school), so that a pupil
-    joining or leaving a mixed route is not taken for one who changed school. A pupil on a
-    route without a stop (a malformed plan) is left out rather than guessed.
+    A pupil on a route without a stop (a malformed plan) is left out rather than guessed.
+    A journey's ``school_id`` is the pupil's own school: on a mixed-school route, their
+    placement's in ``school_of`` (:func:`transport.model.pupil_school`), so that a route
+    becoming mixed is no change of school; without ``school_of``, the route's ``school_id``.
     """
     pickup = {s.pupil_id: s.pickup for s in stops}
     school_of = school_of or {}
     out: dict[str, Journey] = {}
     for r in routes:
         riders = frozenset(r.pupils)
-        mixed = ";" in r.school_id
+        mixed = len(route_schools(r)) > 1
         for p in r.pupils:
             if p in pickup:
-                school = school_of.get(p, r.school_id) if mixed else r.school_id
+                school = r.school_id
+                if mixed and school_of is not None:
+                    school = pupil_school(r, p, school_of)
                 out[p] = Journey(
                     p, r.route_id, school, r.vehicle_type, r.has_pa, pickup[p], riders - {p}
                 )
@@ -286,7 +288,7 @@ def plan_stability(
     *,
     pupils: PupilChanges,
     minutes: float = PICKUP_MINUTES,
-    schools: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
+    school_of: tuple[Mapping[str, str], Mapping[str, str]] | None = None,
 ) -> dict[str, object]:
     """The stability of a plan against the plan before it: one function for every report.
 
@@ -295,13 +297,13 @@ def plan_stability(
     moved; ``changed_known``), ``disturbed`` (families disturbed who did not change
     themselves: :func:`disturbances` with ``changed``), ``disturbed_by_reason``
     (:func:`count_by_reason`), ``routes`` (:func:`route_outcomes`) and the annual cost of
-    both plans and its change (£, from the routes' ``annual_cost``). ``schools`` are the two
-    plans' placements (pupil → school; :func:`journeys`), needed when they have mixed-school
-    routes.
+    both plans and its change (£, from the routes' ``annual_cost``). ``school_of`` (each
+    plan's ``{pupil_id: school_id}``) tells a mixed-school route's pupils' schools apart
+    (:func:`journeys`).
     """
     routes_a, stops_a = (tuple(x) for x in before)
     routes_b, stops_b = (tuple(x) for x in after)
-    school_a, school_b = schools or ({}, {})
+    school_a, school_b = school_of or (None, None)
     disturbed = disturbances(
         journeys(routes_a, stops_a, school_of=school_a),
         journeys(routes_b, stops_b, school_of=school_b),

@@ -35,11 +35,19 @@ is solved again at the scaled prices.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from transport.model import CostParams, Dataset, Parameters, Route, VehicleType
+from transport.model import (
+    CostParams,
+    Dataset,
+    Parameters,
+    Route,
+    VehicleType,
+    pupil_school,
+    route_schools,
+)
 
 
 def route_cost(vehicle: VehicleType, route_miles: Any, has_pa: bool, params: Parameters) -> Any:
@@ -171,3 +179,42 @@ def reprice_routes(routes: Sequence[Route], data: Dataset, params: Parameters) -
         )
         for r in routes
     )
+
+
+def cost_by_school(route: Route, placed: Mapping[str, str]) -> dict[str, float]:
+    """A route's annual cost attributed to the schools it serves (£, to the penny).
+
+    A single-school route's whole cost goes to its school. A mixed-school route's cost is
+    shared equally per pupil, each pupil's share going to their own school (their placement,
+    :func:`transport.model.pupil_school`): a school with 3 of the route's 4 pupils carries 3/4
+    of it. Shares are whole pence and the remainder goes to the route's first school, so the
+    shares always sum to the route's cost.
+
+    Parameters
+    ----------
+    route
+        The route (routes.csv's ``annual_cost``).
+    placed
+        ``{pupil_id: school_id}`` of the run's placements.
+
+    Returns
+    -------
+    dict
+        ``{school_id: £ a year}``, the schools in visiting order.
+
+    Examples
+    --------
+    >>> r = Route("R1", "S1;S2", "taxi", False, ("A", "B", "C"), 5.0, 100.0)
+    >>> cost_by_school(r, {"A": "S1", "B": "S2", "C": "S2"})
+    {'S1': 33.34, 'S2': 66.66}
+    """
+    schools = route_schools(route)
+    if len(schools) == 1 or not route.pupils:
+        return {schools[0]: route.annual_cost}
+    pence = round(route.annual_cost * 100)
+    riders = dict.fromkeys(schools, 0)
+    for p in route.pupils:
+        riders[pupil_school(route, p, placed)] += 1
+    shares = {s: pence * n // len(route.pupils) for s, n in riders.items()}
+    shares[schools[0]] += pence - sum(shares.values())
+    return {s: v / 100 for s, v in shares.items()}

@@ -307,6 +307,7 @@ def sheets_job(
         SHEET_HTML,
         pupil_postcodes,
         render_html,
+        route_school_times,
         sheet_columns,
         sheet_rows,
     )
@@ -318,6 +319,7 @@ def sheets_job(
     postcodes = pupil_postcodes(data_dir)
     columns = sheet_columns(redact=redact)
     rows = sheet_rows(data, run, redact=redact, postcodes=postcodes)
+    html_page = render_html(columns, rows, redact=redact, schools=route_school_times(data, run))
     summary = {
         "stage": "sheets",
         "source_run": str(run_dir),
@@ -340,7 +342,7 @@ def sheets_job(
             postcodes=postcodes,
             summary=summary,
             sheets={SHEET_CSV: (columns, rows)},
-            texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+            texts={SHEET_HTML: html_page},
             workers=workers,
             engine=engine,
         )
@@ -348,7 +350,7 @@ def sheets_job(
         out_dir,
         summary=summary,
         extra={SHEET_CSV: (columns, rows)},
-        texts={SHEET_HTML: render_html(columns, rows, redact=redact)},
+        texts={SHEET_HTML: html_page},
         kind="sheets",
     )
     return summary

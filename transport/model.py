@@ -10,6 +10,7 @@ solvers (metres, seconds, pence) are produced in :mod:`transport.units` only.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
@@ -332,7 +333,8 @@ class RideExplanation:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One vehicle of one type taking pupils (in pickup order) to one school."""
+    """One vehicle of one type taking pupils (in pickup order) to one school, or to two or
+    more in turn (a mixed-school route: :func:`route_schools`)."""
 
     route_id: str
     school_id: str
@@ -341,6 +343,59 @@ class Route:
     pupils: tuple[str, ...]
     route_miles: float
     annual_cost: float
+
+
+SCHOOL_SEPARATOR = ";"
+"""Joins the schools of a mixed-school route, in visiting order, in its ``school_id``."""
+
+
+def route_schools(route: Route | str) -> tuple[str, ...]:
+    """The schools a route takes its pupils to, in visiting order (one for most routes).
+
+    The one reading of a route's ``school_id``: a mixed-school route (pupils of nearby
+    schools on one vehicle) names its schools in visiting order joined by
+    :data:`SCHOOL_SEPARATOR`; each pupil's own school is their placement's.
+
+    Parameters
+    ----------
+    route
+        A route, or a routes.csv ``school_id``.
+
+    Returns
+    -------
+    tuple of str
+        The school ids, in visiting order.
+
+    Examples
+    --------
+    >>> route_schools("S012;S031"), route_schools("S1")
+    (('S012', 'S031'), ('S1',))
+    """
+    text = route if isinstance(route, str) else route.school_id
+    return tuple(s for s in text.split(SCHOOL_SEPARATOR) if s) or (text,)
+
+
+def pupil_school(route: Route, pupil_id: str, placed: Mapping[str, str]) -> str:
+    """The school a pupil of ``route`` goes to: their placement's, else the route's first.
+
+    Parameters
+    ----------
+    route
+        The pupil's route.
+    pupil_id
+        The pupil.
+    placed
+        ``{pupil_id: school_id}`` of the run's placements.
+
+    Returns
+    -------
+    str
+        The pupil's school when it is one of the route's; else (a placement missing or
+        contradicting the route) the route's first school.
+    """
+    schools = route_schools(route)
+    own = placed.get(pupil_id, "")
+    return own if own in schools else schools[0]
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,15 @@ import numpy as np
 
 from transport.errors import InputError, Problem, ScenarioError
 from transport.executor import Executor
-from transport.model import CostParams, Dataset, Parameters, RideParams, Route, TravelParams
+from transport.model import (
+    CostParams,
+    Dataset,
+    Parameters,
+    RideParams,
+    Route,
+    TravelParams,
+    route_schools,
+)
 from transport.routing.reoptimise import (
     EXACT_SUBSET_MAX,
     IMPOSSIBLE,
@@ -239,10 +247,11 @@ class SavingsModel:
         """What the tables built so far found, for summary.json."""
         built = list(self._routes.values())
         gain = sum(r.route.annual_cost - r.baseline for r in built)
-        mismatch = [
+        mismatch = [  # a mixed-school route's cost is not recomputed here: no mismatch
             r
             for r in built
-            if r.recomputed is None or abs(r.recomputed - r.route.annual_cost) > 0.01
+            if (r.recomputed is None and r.method != "mixed-school")
+            or (r.recomputed is not None and abs(r.recomputed - r.route.annual_cost) > 0.01)
         ]
         return {
             "routes_tabulated": len(built),
@@ -412,7 +421,7 @@ def _route_parts(ctx: _Context, task: _RouteTask) -> _RouteParts:
     """A route's table (exact), or the re-plans of the masks asked (search): a pure function,
     run here or as an executor task."""
     data, route = ctx.data, task.route
-    if ";" in route.school_id:  # a mixed-school route: its schools in visiting order
+    if len(route_schools(route)) > 1:  # a mixed-school route: its schools in visiting order
         return _RouteParts("mixed-school", None)
     school = data.school_by_id[route.school_id]
     pupils = [data.pupil_by_id[p] for p in route.pupils]
@@ -447,7 +456,7 @@ def _route_parts(ctx: _Context, task: _RouteTask) -> _RouteParts:
 def _search_cost(ctx: _Context, task: _RouteTask, mask: int) -> int:
     """The re-planned cost (pence) of a searched route's pupils in ``mask``."""
     data, route = ctx.data, task.route
-    if ";" in route.school_id:  # a mixed-school route: its schools in visiting order
+    if len(route_schools(route)) > 1:  # a mixed-school route: its schools in visiting order
         return _RouteParts("mixed-school", None)
     school = data.school_by_id[route.school_id]
     left = [data.pupil_by_id[p] for i, p in enumerate(route.pupils) if mask >> i & 1]

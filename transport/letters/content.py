@@ -18,7 +18,7 @@ from transport.data.validate import parse_hhmm
 from transport.errors import InputError, Problem
 from transport.letters.operators import RouteOperator
 from transport.letters.since import FamilyChange
-from transport.model import Dataset, format_hhmm
+from transport.model import Dataset, format_hhmm, pupil_school, route_schools
 from transport.runs.write import RunFiles
 
 VEHICLE_WORDS = {
@@ -136,7 +136,12 @@ def check_run_matches(data: Dataset, run: RunFiles) -> None:
     missing = (
         {s.route_id for s in run.stops if s.route_id not in routes}
         | {s.pupil_id for s in run.stops if s.pupil_id not in data.pupil_by_id}
-        | {r.school_id for r in run.routes if r.school_id not in data.school_by_id}
+        | {
+            s
+            for r in run.routes
+            for s in route_schools(r)  # a mixed-school route: each of its schools
+            if s not in data.school_by_id
+        }
         | {r.vehicle_type for r in run.routes if r.vehicle_type not in vehicles}
     )
     if missing:
@@ -184,6 +189,7 @@ def family_letters(
     routes = {r.route_id: r for r in run.routes}
     vehicles = {v.vehicle_type: v for v in data.vehicles}
     schools = data.school_by_id
+    placed = {p.pupil_id: p.school_id for p in run.placements}
     school_names = {s.school_id: s.name for s in data.schools}
     dropoff_before = (previous_stops.dropoff if previous_stops else None) or {}
     out: list[FamilyLetter] = []
@@ -195,7 +201,7 @@ def family_letters(
             if change is None:
                 continue
         route = routes[stop.route_id]
-        school = schools[route.school_id]
+        school = schools[pupil_school(route, pupil, placed)]  # theirs, on a mixed route too
         operator = operators.get(route.route_id)
         dropoff = (stops.dropoff or {}).get(pupil)
         point = pickup_points.get(pupil, "home")

@@ -3,11 +3,13 @@
 ``sen-transport sheets RUN --data DIR --out OUT --packs`` writes, beside the route sheets,
 
 ``packs/operator/<route_id>.pdf``
-    every route: school and arrive-by time, vehicle, whether a passenger assistant rides, and
-    the stops in order both ways (morning pickup times; afternoon drop-off times when the plan
-    has them, else the order), with each pupil's pickup point and whether they travel in a
-    wheelchair. Redacted as ``sheets --redact`` is: no need, age, solo flag or other health
-    data — those values are not even given to the template;
+    every route: school and arrive-by time (a mixed-school route: each of its schools in
+    visiting order with its own arrive-by time, and each pupil's school), vehicle, whether a
+    passenger assistant rides, and the stops in order both ways (morning pickup times;
+    afternoon drop-off times when the plan has them, else the order), with each pupil's pickup
+    point and whether they travel in a wheelchair. Redacted as ``sheets --redact`` is: no
+    need, age, solo flag or other health data — those values are not even given to the
+    template;
 ``packs/pa/<route_id>.pdf``
     routes with a passenger assistant: the same, plus which pupils need the assistant's help;
 ``packs/operator.pdf``, ``packs/pa.pdf``
@@ -37,7 +39,7 @@ from transport.letters.render import (
     split_page,
 )
 from transport.model import Dataset
-from transport.runs.sheets import PLANNER_COLUMNS, SHEET_COLUMNS, sheet_rows
+from transport.runs.sheets import PLANNER_COLUMNS, SHEET_COLUMNS, route_school_times, sheet_rows
 from transport.runs.write import RunFiles, write_csv, write_folder, write_text
 
 PACK_TEMPLATE = "pack.html"
@@ -57,7 +59,10 @@ def pack_contexts(
     """The template variables of every pack: ``{"operator": [...], "pa": [...]}``, by route.
 
     The operator's stops carry no ``needs_pa`` (nor any other health field): a template that
-    asks for one in an operator's copy fails instead of printing it.
+    asks for one in an operator's copy fails instead of printing it. ``schools`` lists the
+    route's schools in visiting order (``school_id``, ``school_name``, ``arrive_by``); the
+    top-level ``school_*`` and ``arrive_by`` are the first one's (a single-school route's
+    only one), and each stop names its pupil's own school (``school_name``).
     """
     columns = SHEET_COLUMNS + PLANNER_COLUMNS
     rows = [
@@ -68,6 +73,7 @@ def pack_contexts(
         v.vehicle_type: v.wheelchair_spaces > 0 for v in data.vehicles
     }
     dropoff = stops.dropoff or {}
+    visits = route_school_times(data, run)
     by_route: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_route.setdefault(str(row["route_id"]), []).append(row)
@@ -87,6 +93,8 @@ def pack_contexts(
                     "pickup_time": row["pickup_time"],
                     "dropoff_time": dropoff.get(str(row["pupil_id"])),
                     "wheelchair": row["wheelchair"],
+                    "school_id": row["school_id"],
+                    "school_name": row["school_name"],
                 }
                 if copy == "pa":
                     stop["needs_pa"] = row["needs_pa"]
@@ -98,6 +106,11 @@ def pack_contexts(
                     "school_id": first["school_id"],
                     "school_name": first["school_name"],
                     "arrive_by": first["arrive_by"],
+                    "schools": [
+                        {"school_id": sid, "school_name": name, "arrive_by": arrive}
+                        for sid, name, arrive in visits.get(route_id)
+                        or [(first["school_id"], first["school_name"], first["arrive_by"])]
+                    ],
                     "vehicle_type": first["vehicle_type"],
                     "wheelchair_accessible": accessible.get(str(first["vehicle_type"]), False),
                     "passenger_assistant": first["passenger_assistant"] == "yes",

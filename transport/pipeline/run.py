@@ -406,7 +406,7 @@ def _routes_stage(
                 (previous.routes, previous.stops),
                 (plan.routes, plan.stops),
                 pupils=previous.pupils,
-                schools=(previous.school_of, placements.school_of),
+                school_of=(previous.school_of, placements.school_of),
             )
             plan = replace(plan, stability=stability)
         else:

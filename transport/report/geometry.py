@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from transport.model import Dataset, Route, School, Stop
+from transport.model import Dataset, Route, School, Stop, route_schools
 
 GRID_CRS = "EPSG:27700"
 """The British National Grid: homes are counted in its squares."""
@@ -198,7 +198,10 @@ def route_lines(
 ) -> list[RouteLine]:
     """Each route as a line through its generalised pickups, in pickup order, to its school.
 
-    A pickup whose pupil is not in the data set is left out of the line (it is still counted).
+    A mixed-school route's line goes on to each of its schools in visiting order; its
+    ``school_id`` is routes.csv's (the schools joined by ``;``) and its ``school_name`` names
+    them all ("A then B"). A pickup whose pupil is not in the data set is left out of the line
+    (it is still counted).
     """
     by_route: dict[str, list[Stop]] = {}
     for s in stops:
@@ -212,8 +215,8 @@ def route_lines(
             point = grid.pickup.get(pid)
             if point is not None and (not coords or coords[-1] != point):
                 coords.append(point)
-        school = schools.get(r.school_id)
-        if school is not None:
+        visited = [schools[s] for s in route_schools(r) if s in schools]
+        for school in visited:
             coords.append((round(school.lat, 6), round(school.lon, 6)))
         if len(coords) == 1:
             coords.append(coords[0])
@@ -221,7 +224,7 @@ def route_lines(
             RouteLine(
                 route_id=r.route_id,
                 school_id=r.school_id,
-                school_name=school.name if school else r.school_id,
+                school_name=" then ".join(s.name for s in visited) or r.school_id,
                 vehicle_type=r.vehicle_type,
                 colour=colours.get(r.vehicle_type, PALETTE[-1]),
                 has_pa=r.has_pa,
@@ -237,8 +240,9 @@ def route_lines(
 def school_points(
     data: Dataset, placed: Mapping[str, int], routes: Sequence[Route]
 ) -> list[SchoolPoint]:
-    """Every school of the data set, with its pupils placed and the routes serving it."""
-    served = Counter(r.school_id for r in routes)
+    """Every school of the data set, with its pupils placed and the routes serving it (a
+    mixed-school route serves each of its schools)."""
+    served = Counter(s for r in routes for s in route_schools(r))
     return [
         SchoolPoint(
             s.school_id,

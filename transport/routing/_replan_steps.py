@@ -532,7 +532,10 @@ def replan_stability(
             (routes, stops),
             pupils=previous.pupils,
             minutes=minutes,
-            schools=(previous.school_of, state.placed),
+            school_of=(
+                previous.school_of,
+                {p.pupil_id: sid for sid, st in state.by_school.items() for p in st.pupils},
+            ),
         )
     )
     repairs = sorted(set(state.repairs), key=lambda r: (r[0], REPAIR_REASONS.index(r[1])))

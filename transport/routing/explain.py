@@ -45,6 +45,7 @@ from transport.model import (
     School,
     Stop,
     VehicleType,
+    route_schools,
 )
 from transport.routing._plan import SchoolTravel, visit_rides_and_miles
 from transport.routing._problem import carries_alone
@@ -131,7 +132,7 @@ class _Geometry:
         schools: Mapping[str, School],
         travel: TravelModel,
     ) -> None:
-        self.school_ids = route.school_id.split(";")
+        self.school_ids = list(route_schools(route))
         self.schools = [schools[s] for s in self.school_ids]
         if len(self.school_ids) == 1:
             st = by_school[self.school_ids[0]]

@@ -151,7 +151,7 @@ def run_stability(
         (after.routes, after.stops),
         pupils=pupils,
         minutes=minutes,
-        schools=(placed(before), placed(after)),
+        school_of=(placed(before), placed(after)),
     )
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from transport.audit import record_input
 from transport.data.load import csv_records, decode_text, read_file_bytes
 from transport.errors import InputError, Problem
-from transport.model import Dataset, Placement, RideExplanation, Route, Stop
+from transport.model import Dataset, Placement, RideExplanation, Route, Stop, route_schools
 from transport.runs.manifest import CHANGED_HINT, MANIFEST, changed_files
 
 PLACEMENTS = "placements.csv"
@@ -190,7 +190,7 @@ def run_data_problems(run: RunFiles, data: Dataset) -> list[Problem]:
     for i, r in enumerate(run.routes):
         row = run.row_of(ROUTES, i)
         # a mixed-school route names its schools in visiting order, ';'-separated
-        if any(sid not in schools for sid in r.school_id.split(";")):
+        if any(sid not in schools for sid in route_schools(r)):
             out.append(Problem(ROUTES, row, "school_id", f"a school the data lacks: {hint}"))
         if r.vehicle_type not in vehicles:
             out.append(

@@ -18,13 +18,20 @@ morning and afternoon rides in minutes, their limit, how far a ride passes it an
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from transport.data.load import load_tables
 from transport.errors import InputError, Problem
-from transport.model import Dataset, Pupil, RideExplanation, format_hhmm
+from transport.model import (
+    Dataset,
+    Pupil,
+    RideExplanation,
+    format_hhmm,
+    pupil_school,
+    route_schools,
+)
 from transport.runs.read import RunFiles, check_run_data
 
 SHEET_CSV = "route-sheets.csv"
@@ -75,6 +82,25 @@ def pickup_point(pupil: Pupil, postcodes: dict[str, str]) -> str:
     return postcodes.get(pupil.pupil_id) or f"{pupil.lat:.4f}, {pupil.lon:.4f}"
 
 
+def route_school_times(data: Dataset, run: RunFiles) -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """Each route's schools in visiting order, as ``(school_id, name, arrive_by)``.
+
+    One school for most routes; a mixed-school route's schools in the order it visits them
+    (:func:`transport.model.route_schools`), each with its own arrive-by time (HH:MM). A
+    school the data lacks is named by its id alone.
+    """
+    schools = data.school_by_id
+    out: dict[str, tuple[tuple[str, str, str], ...]] = {}
+    for r in run.routes:
+        out[r.route_id] = tuple(
+            (sid, schools[sid].name, format_hhmm(schools[sid].arrive_by))
+            if sid in schools
+            else (sid, sid, "")
+            for sid in route_schools(r)
+        )
+    return out
+
+
 def sheet_columns(*, redact: bool) -> tuple[str, ...]:
     return SHEET_COLUMNS if redact else SHEET_COLUMNS + PLANNER_COLUMNS
 
@@ -83,6 +109,9 @@ def sheet_rows(
     data: Dataset, run: RunFiles, *, redact: bool, postcodes: dict[str, str] | None = None
 ) -> list[tuple[Any, ...]]:
     """One row per pickup of ``run`` in :func:`sheet_columns` order (route, then seq).
+
+    A row's school is the pupil's own (their placement's), so a mixed-school route's rows
+    name each of its schools (:func:`transport.model.pupil_school`).
 
     Raises
     ------
@@ -108,8 +137,7 @@ def sheet_rows(
         route = routes[stop.route_id]
         pupil = pupils[stop.pupil_id]
         e = why.get((stop.route_id, stop.pupil_id))
-        school = schools.get(school_of.get(pupil.pupil_id, route.school_id), None)
-        school = school or schools[route.school_id]
+        school = schools[pupil_school(route, pupil.pupil_id, school_of)]
         row: tuple[Any, ...] = (
             route.route_id,
             school.school_id,
@@ -150,8 +178,26 @@ def _reasons(e: RideExplanation | None) -> str:
     return " ".join(parts)
 
 
-def render_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, redact: bool) -> str:
-    """A printable, self-contained page: one table per route, each on its own page."""
+def render_html(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    redact: bool,
+    schools: Mapping[str, Sequence[tuple[str, str, str]]] | None = None,
+) -> str:
+    """A printable, self-contained page: one table per route, each on its own page.
+
+    Parameters
+    ----------
+    columns, rows
+        The sheet (:func:`sheet_columns`, :func:`sheet_rows`).
+    redact
+        Whether the sheet is the operator's (redacted) one.
+    schools
+        Each route's schools in visiting order (:func:`route_school_times`): a mixed-school
+        route's heading names every one with its arrive-by time. Without it, the heading
+        names the first row's school.
+    """
     kind = "operator (redacted)" if redact else "planner"
     by_route: dict[str, list[Sequence[Any]]] = {}
     for row in rows:
@@ -170,9 +216,13 @@ def render_html(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, redact
     esc = html.escape
     for route_id, stops in by_route.items():
         first = stops[0]
+        visits = (schools or {}).get(route_id) or [(str(first[1]), str(first[2]), str(first[3]))]
+        where = "; then ".join(
+            f"{esc(name)} ({esc(sid)}), arrive by {esc(arrive)}" for sid, name, arrive in visits
+        )
         parts.append(
-            f"<section><h2>Route {esc(route_id)}</h2><p>School {esc(str(first[2]))} "
-            f"({esc(str(first[1]))}), arrive by {esc(str(first[3]))}; vehicle "
+            f"<section><h2>Route {esc(route_id)}</h2><p>School{'s' if len(visits) > 1 else ''} "
+            f"{where}; vehicle "
             f"{esc(str(first[4]))}; passenger assistant: {esc(str(first[5]))}</p><table><tr>"
             + "".join(f"<th>{esc(c.replace('_', ' '))}</th>" for c in stop_cols)
             + "</tr>"

@@ -15,6 +15,10 @@ The change kinds and their counts come from :mod:`transport.runs.changes_report`
 function ``sen-transport diff`` counts with, so the two always agree; ``operator`` is added
 here (a change of the operator running the pupil's route, counted only where both runs'
 operators are known).
+
+Cost by school: a route's annual cost goes to its school; a mixed-school route's is shared
+equally per pupil, each share going to the pupil's own school
+(:func:`transport.costing.cost_by_school`), so the schools' costs sum to the routes'.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from transport.changes import (
     disturbances,
     journeys,
 )
+from transport.costing import cost_by_school
 from transport.model import Dataset, Pupil, format_hhmm
 from transport.runs.changes_report import CHANGE_KINDS, count_changes, placed, run_changes
 from transport.runs.write import RunFiles
@@ -233,15 +238,21 @@ def assess_impact(
     )
 
 
+def _school_costs(run: RunFiles) -> Counter[str]:
+    """The run's annual cost by school (a mixed-school route's shared per pupil)."""
+    school_of = placed(run)
+    out: Counter[str] = Counter()
+    for r in run.routes:
+        for sid, cost in cost_by_school(r, school_of).items():
+            out[sid] += cost
+    return out
+
+
 def _by_school(
     impacts: list[PupilImpact], current: RunFiles, proposed: RunFiles, data: Dataset
 ) -> tuple[SchoolImpact, ...]:
-    cost_before: Counter[str] = Counter()
-    cost_after: Counter[str] = Counter()
-    for r in current.routes:
-        cost_before[r.school_id] += r.annual_cost
-    for r in proposed.routes:
-        cost_after[r.school_id] += r.annual_cost
+    cost_before = _school_costs(current)
+    cost_after = _school_costs(proposed)
     groups: dict[str, list[PupilImpact]] = {}
     for p in impacts:
         groups.setdefault(p.school_id, []).append(p)

@@ -1,6 +1,12 @@
 """Lots: a solved run's routes as the council would tender them, each with its notional price.
 
 A lot is one route (``lot_by="route"``) or every route of one school (``lot_by="school"``).
+A mixed-school route (pupils of nearby schools on one vehicle, its ``school_id`` the schools in
+visiting order joined by ``;``) names all its schools: its lot's ``school_id`` is that joined
+id and ``arrive_by`` and ``finish_at`` give each school's time in the same order, ``;``-joined.
+By school, a mixed-school route is lotted with the routes to exactly the same schools in the
+same order (usually alone), never split or counted twice: every route is in exactly one lot,
+so the lots' prices sum to the run's routes' costs.
 Its **notional price** is what the rate card (vehicles.csv and the run's parameters) pays for
 it, split into the contract's three parts, each per school day:
 
@@ -37,7 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from transport.errors import InputError, Problem
-from transport.model import DEFAULT_FINISH_AT, Dataset, format_hhmm
+from transport.model import (
+    DEFAULT_FINISH_AT,
+    SCHOOL_SEPARATOR,
+    Dataset,
+    format_hhmm,
+    route_schools,
+)
 from transport.runs.write import RunFiles
 from transport.tender._rates import RateCard
 from transport.tender.areas import area_counts
@@ -101,8 +113,24 @@ class LotRoute:
 
 
 @dataclass(frozen=True)
+class LotSchool:
+    """One school a lot's routes take pupils to, with its times (minutes after midnight)."""
+
+    school_id: str
+    name: str
+    district: str
+    arrive_by: int
+    finish_at: int
+
+
+@dataclass(frozen=True)
 class Lot:
-    """A lot put out to tender: one route, or the routes of one school."""
+    """A lot put out to tender: one route, or the routes of one school.
+
+    ``school_*``, ``arrive_by`` and ``finish_at`` are the first school's; ``schools`` lists
+    every school of the lot in visiting order (two or more for a mixed-school route), and
+    ``school_id`` is then their ids joined by ``;``.
+    """
 
     lot_id: str
     school_id: str
@@ -111,6 +139,7 @@ class Lot:
     arrive_by: int
     finish_at: int
     routes: tuple[LotRoute, ...]
+    schools: tuple[LotSchool, ...] = ()
 
     @property
     def route_ids(self) -> tuple[str, ...]:
@@ -160,7 +189,8 @@ def build_lots(
         The run's rate card (:func:`transport.tender._rates.rate_card`).
     lot_by
         ``"route"``: one lot per route, in routes.csv order; ``"school"``: one lot per
-        school, the schools in order of their first route.
+        school, the schools in order of their first route (a mixed-school route: one lot per
+        sequence of schools, see the module docstring).
     finish_at
         ``{school_id: minutes after midnight}``; schools missing get 15:15.
     areas
@@ -182,7 +212,7 @@ def build_lots(
     for s in run.stops:
         stops_by_route.setdefault(s.route_id, []).append(s)
     pupils = data.pupil_by_id
-    priced: list[tuple[str, LotRoute]] = []
+    priced: list[tuple[tuple[str, ...], LotRoute]] = []
     for r in run.routes:
         v = card.vehicles[r.vehicle_type]
         miles = Decimal(f"{r.route_miles:.2f}")
@@ -190,7 +220,7 @@ def build_lots(
         route_areas = [areas[p] for p in r.pupils if p in areas]
         priced.append(
             (
-                r.school_id,
+                route_schools(r),
                 LotRoute(
                     route_id=r.route_id,
                     vehicle_type=r.vehicle_type,
@@ -210,27 +240,38 @@ def build_lots(
                 ),
             )
         )
-    groups: list[tuple[str, list[LotRoute]]] = []
+    groups: list[tuple[tuple[str, ...], list[LotRoute]]] = []
     if lot_by == "route":
-        groups = [(school_id, [lr]) for school_id, lr in priced]
-    else:
-        by_school: dict[str, list[LotRoute]] = {}
-        for school_id, lr in priced:
-            by_school.setdefault(school_id, []).append(lr)
+        groups = [(school_ids, [lr]) for school_ids, lr in priced]
+    else:  # a mixed-school route goes with the routes to the same schools in the same order
+        by_school: dict[tuple[str, ...], list[LotRoute]] = {}
+        for school_ids, lr in priced:
+            by_school.setdefault(school_ids, []).append(lr)
         groups = list(by_school.items())
     width = max(3, len(str(len(groups))))
     lots: list[Lot] = []
-    for k, (school_id, routes) in enumerate(groups, start=1):
-        school = data.school_by_id[school_id]
+    for k, (school_ids, routes) in enumerate(groups, start=1):
+        schools = tuple(
+            LotSchool(
+                s.school_id,
+                s.name,
+                s.district,
+                s.arrive_by,
+                finish_at.get(s.school_id, DEFAULT_FINISH_AT),
+            )
+            for s in (data.school_by_id[sid] for sid in school_ids)
+        )
+        first = schools[0]
         lots.append(
             Lot(
                 lot_id=f"L{k:0{width}d}",
-                school_id=school.school_id,
-                school_name=school.name,
-                school_district=school.district,
-                arrive_by=school.arrive_by,
-                finish_at=finish_at.get(school.school_id, DEFAULT_FINISH_AT),
+                school_id=SCHOOL_SEPARATOR.join(s.school_id for s in schools),
+                school_name=first.name,
+                school_district=first.district,
+                arrive_by=first.arrive_by,
+                finish_at=first.finish_at,
                 routes=tuple(routes),
+                schools=schools,
             )
         )
     return tuple(lots)
@@ -244,7 +285,7 @@ def check_run(run: RunFiles, data: Dataset, card: RateCard) -> None:
         )
     problems: list[Problem] = []
     for row, r in enumerate(run.routes, start=2):
-        if r.school_id not in data.school_by_id:
+        if any(s not in data.school_by_id for s in route_schools(r)):
             problems.append(
                 Problem("routes.csv", row, "school_id", "school not in the data's schools.csv")
             )
@@ -300,6 +341,13 @@ def daily_decimals(lots: Sequence[Lot], school_days: int) -> int:
 _PARTS = ("day_rate_part", "mileage_part", "pa_part")
 
 
+def _times(lot: Lot, name: str) -> str:
+    """A lot's ``arrive_by`` or ``finish_at`` (HH:MM), one per school, ``;``-joined."""
+    if not lot.schools:
+        return format_hhmm(getattr(lot, name))
+    return SCHOOL_SEPARATOR.join(format_hhmm(getattr(s, name)) for s in lot.schools)
+
+
 def lot_rows(lots: Sequence[Lot], *, decimals: int = 4) -> list[tuple[Any, ...]]:
     """lots.csv's rows in :data:`LOT_COLUMNS` order."""
     quantum = Decimal(1).scaleb(-decimals)
@@ -318,8 +366,8 @@ def lot_rows(lots: Sequence[Lot], *, decimals: int = 4) -> list[tuple[Any, ...]]
                 ";".join(str(r.wheelchair_spaces) for r in lot.routes),
                 ";".join(str(int(r.has_pa)) for r in lot.routes),
                 lot.school_id,
-                format_hhmm(lot.arrive_by),
-                format_hhmm(lot.finish_at),
+                _times(lot, "arrive_by"),
+                _times(lot, "finish_at"),
                 f"{lot.daily_miles:.2f}",
                 day(lot.notional_daily),
                 f"{lot.notional_annual.quantize(PENNY):.2f}",

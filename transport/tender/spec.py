@@ -62,7 +62,11 @@ def _plural(n: int, word: str) -> str:
 
 
 def lot_context(lot: Lot) -> dict[str, Any]:
-    """What the template shows of one lot (strings, ready to print)."""
+    """What the template shows of one lot (strings, ready to print).
+
+    ``schools`` lists every school of the lot in visiting order with its own times (a
+    mixed-school route's lot has two or more); the top-level school fields are the first's.
+    """
     vehicles = ", ".join(_plural(n, t) for t, n in lot.vehicles().items())
     pas = sum(1 for r in lot.routes if r.has_pa)
     return {
@@ -73,6 +77,17 @@ def lot_context(lot: Lot) -> dict[str, Any]:
         "arrive_by": format_hhmm(lot.arrive_by),
         "finish_at": format_hhmm(lot.finish_at),
         "leave_at": format_hhmm(lot.finish_at + AFTERNOON_GAP_MIN),
+        "schools": [  # in visiting order: two or more for a mixed-school route
+            {
+                "school_id": s.school_id,
+                "school_name": s.name,
+                "school_district": s.district,
+                "arrive_by": format_hhmm(s.arrive_by),
+                "finish_at": format_hhmm(s.finish_at),
+                "leave_at": format_hhmm(s.finish_at + AFTERNOON_GAP_MIN),
+            }
+            for s in lot.schools
+        ],
         "vehicles": vehicles,
         "pas": (
             "none"
