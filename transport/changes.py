@@ -63,7 +63,6 @@ def journeys(
     becoming mixed is no change of school; without ``school_of``, the route's ``school_id``.
     """
     pickup = {s.pupil_id: s.pickup for s in stops}
-    school_of = school_of or {}
     out: dict[str, Journey] = {}
     for r in routes:
         riders = frozenset(r.pupils)

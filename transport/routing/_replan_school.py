@@ -102,6 +102,7 @@ class SchoolReplan:
     loose: list[int] = field(default_factory=list)
     repairs: list[tuple[str, str]] = field(default_factory=list)  # (route id, reason)
     touched: bool = False
+    sunk: frozenset[str] | None = None  # while polishing: families already disturbed
 
     def __post_init__(self) -> None:
         self.visit_of = {
@@ -129,20 +130,30 @@ class SchoolReplan:
             for p, ride in zip(pupils, rides, strict=True)
         }
 
+    def disturbed_pupils(self, d: Draft) -> list[str]:
+        """Pupils on a draft whose journey it disturbs (only those the objective counts)."""
+        ctx = self.ctx
+        return [
+            p
+            for p, j in self.journeys(d).items()
+            if p in ctx.counted
+            and disturbance(ctx.before[p], j, still_routed=ctx.routed_now, minutes=ctx.minutes)
+        ]
+
     def disturbed(self, d: Draft) -> int:
         """Families on a draft whose journey it disturbs (only those the objective counts)."""
-        ctx = self.ctx
-        n = 0
-        for p, j in self.journeys(d).items():
-            if p in ctx.counted and disturbance(
-                ctx.before[p], j, still_routed=ctx.routed_now, minutes=ctx.minutes
-            ):
-                n += 1
-        return n
+        return len(self.disturbed_pupils(d))
 
     def value(self, d: Draft) -> int:
-        """The objective of one draft: pence a year + the change cost of its disturbances."""
-        return draft_cost(self.sub, d) + self.ctx.change_pence * self.disturbed(d)
+        """The objective of one draft: pence a year + the change cost of its disturbances.
+
+        While polishing (``sunk`` set), only families not already disturbed count: a move may
+        not disturb one family to undo another's disturbance (a leaver's re-timed route must
+        not pull in a pupil from a route the leaver never rode)."""
+        if self.sunk is None:
+            return draft_cost(self.sub, d) + self.ctx.change_pence * self.disturbed(d)
+        fresh = sum(1 for p in self.disturbed_pupils(d) if p not in self.sunk)
+        return draft_cost(self.sub, d) + self.ctx.change_pence * fresh
 
     # -- 1. seeds ------------------------------------------------------------------------------
 
@@ -351,7 +362,11 @@ class SchoolReplan:
         """
         made = pence = disturbed = 0
         while made < max_moves:
-            move = self._best_move(ledger)
+            self.sunk = frozenset(p for ln in self.lines for p in self.disturbed_pupils(ln.draft))
+            try:
+                move = self._best_move(ledger)
+            finally:
+                self.sunk = None
             if move is None:
                 break
             _, changes = move
