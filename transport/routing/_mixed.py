@@ -125,7 +125,11 @@ def merge_mixed(
     def stops_of(s: RouteSpec) -> set[str]:
         return {sid for p in s.pupils if (sid := pupil[p].stop_id) is not None}
 
-    mergeable = [k for k, s in enumerate(specs) if not any(pupil[p].solo for p in s.pupils)]
+    mergeable = [  # one school's routes (a mixed route in force, restored, stays as it is)
+        k
+        for k, s in enumerate(specs)
+        if ";" not in s.school_id and not any(pupil[p].solo for p in s.pupils)
+    ]
     by_sid: dict[str, list[int]] = {}
     for k in mergeable:
         by_sid.setdefault(specs[k].school_id, []).append(k)

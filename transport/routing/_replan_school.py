@@ -190,7 +190,10 @@ class SchoolReplan:
                 k = self.visit_of.get(p)
                 if k is not None and owner.get(k) == r.route_id and k not in seq:
                     seq.append(k)
-            lost = sum(len(self.sub.members[k]) for k in seq) < len(r.pupils)
+            # this school's pupils of the route (a mixed-school route's other part is not lost)
+            sid = self.st.school.school_id
+            mine = [p for p in r.pupils if (b := self.ctx.before.get(p)) and b.school_id == sid]
+            lost = sum(len(self.sub.members[k]) for k in seq) < len(mine)
             self.touched = self.touched or lost  # a leaver, a mover or a pupil now elsewhere
             if seq:
                 variant = self._variant(r.vehicle_type, seq)

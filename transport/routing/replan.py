@@ -50,6 +50,7 @@ from transport.routing._replan_steps import (
     improve,
     place_loose_solos,
     replan_stability,
+    restore_mixed,
     route_specs,
     seed_schools,
     spec_disturbed,
@@ -220,6 +221,7 @@ def replan_routes(
     if options.mixed_school:
         from transport.routing._mixed import merge_mixed
 
+        specs = restore_mixed(state, specs, ledger)
         specs, info["mixed_school"] = merge_mixed(
             specs,
             state.by_school,
