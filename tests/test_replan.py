@@ -562,3 +562,30 @@ def test_letters_since_takes_who_changed_from_the_digests(tmp_path):
     # a plan of another series (a new salt): not comparable
     plan(data, tmp_path / "c")
     assert digest_changes(read_run(tmp_path / "a"), read_run(tmp_path / "c")) is None
+
+
+def test_a_mixed_school_route_in_force_is_kept_exactly(tmp_path):
+    """A mixed-school route whose pupils all stay is put back exactly as it ran (same id,
+    vehicle, order and pickups): a leaver elsewhere disturbs none of its families."""
+    from tests._mixed_fixture import MIXED, mixed_route_of
+
+    data = tmp_path / "d"
+    shutil.copytree(MIXED, data)
+    scenario = Scenario(routing=RoutingSettings(work_limit=5, workers=1, seed=0))
+    solve_job(data, tmp_path / "a", scenario=scenario, unnamed=True)
+    before = mixed_route_of(tmp_path / "a")
+    # a pupil of the single-school route leaves
+    table = rows(data / "pupils.csv")
+    write_rows(data / "pupils.csv", [r for r in table if r["pupil_id"] != "C1"])
+    summary = solve_job(
+        data, tmp_path / "b", scenario=scenario, unnamed=True, previous_dir=tmp_path / "a"
+    ).to_dict()
+    after = mixed_route_of(tmp_path / "b")
+    assert after == before
+    stops = {s.pupil_id: s.pickup for s in read_run(tmp_path / "b").stops}
+    assert stops == {
+        s.pupil_id: s.pickup for s in read_run(tmp_path / "a").stops if s.pupil_id != "C1"
+    }
+    assert summary["stability"]["disturbed"] == 0
+    assert summary["stability"]["reoptimised"]["schools_searched"] <= 1
+    assert check_run(tmp_path / "b", data) == []
