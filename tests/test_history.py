@@ -135,3 +135,43 @@ def test_nightly_job_dates_runs_and_moves_latest_last(tiny_dir, tmp_path):
     assert sorted(p.name for p in root.iterdir()) == ["2026-11-28", "2026-11-28-2", "latest"]
     assert read_run(root / "latest").summary["policy"] == "optimal" == summary.policy
     assert diff_runs(first, first).changes == ()
+
+
+def test_moving_latest_waits_for_another_run_moving_it(tmp_path):
+    """Two runs finishing together: the second waits the instant the first holds the
+    ``latest`` link's lock instead of failing (a lock held longer is still refused)."""
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from transport.errors import OutputError
+    from transport.runs.lock import output_lock
+
+    root = tmp_path / "runs"
+    (root / "2026-09-01").mkdir(parents=True)
+    link = root / "latest"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from transport.runs.lock import output_lock\n"
+         f"with output_lock({str(link)!r}):\n"
+         "    print('held', flush=True)\n"
+         "    time.sleep(float(sys.argv[1]))\n", "0.8"],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        with (
+            pytest.raises(OutputError, match="another sen-transport run"),
+            output_lock(link, what="the latest link"),
+        ):
+            pass
+        started = time.monotonic()
+        update_latest(root, root / "2026-09-01")  # waits for the holder, then moves latest
+        assert time.monotonic() - started < 10
+        assert link.is_symlink() and link.resolve() == (root / "2026-09-01").resolve()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -71,6 +71,10 @@ def claim_dated_run(runs_root: str | Path, *, today: dt.date | None = None) -> I
         yield candidate
 
 
+LATEST_WAIT_S = 10.0
+"""Moving ``latest`` takes an instant: a run finishing beside another waits for it this long."""
+
+
 def update_latest(runs_root: str | Path, run_dir: str | Path) -> Path:
     """Point ``runs_root/latest`` at ``run_dir`` atomically (a relative symbolic link).
 
@@ -81,7 +85,7 @@ def update_latest(runs_root: str | Path, run_dir: str | Path) -> Path:
     """
     root = Path(runs_root)
     link = root / LATEST
-    with output_lock(link, what="the latest link"):
+    with output_lock(link, what="the latest link", wait_s=LATEST_WAIT_S):
         if os.path.lexists(link) and not link.is_symlink():
             kind = "a folder" if link.is_dir() else "a file"
             raise OutputError(

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,22 +61,28 @@ def try_lock(path: Path) -> int | None:
 
 
 @contextlib.contextmanager
-def output_lock(target: str | Path, *, what: str = "output") -> Iterator[Path]:
+def output_lock(target: str | Path, *, what: str = "output", wait_s: float = 0.0) -> Iterator[Path]:
     """Hold the lock of ``target`` (its folder must exist) for the ``with`` block.
 
     Re-entrant within a process: a job that holds the lock may call a writer that asks for it.
+    ``wait_s``: how long to wait for another process's lock (for locks held an instant, such
+    as the ``latest`` link's); 0 refuses at once.
 
     Raises
     ------
     OutputError
-        When another process holds it.
+        When another process holds it (still, after ``wait_s``).
     """
     path = lock_path(target)
     if path in _HELD:
         yield path
         return
+    deadline = time.monotonic() + wait_s
     try:
         fd = try_lock(path)
+        while fd is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            fd = try_lock(path)
     except OSError as exc:
         raise OutputError(f"cannot lock {what} {target}: {exc.strerror}") from None
     if fd is None:
