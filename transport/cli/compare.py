@@ -128,10 +128,7 @@ def _write_report(out_dir: Path, data_dir: Path) -> None:
     help="Comparison folder to write (new, empty or one compare wrote; replaced whole when done).",
 )
 @opt.apply(*opt.ROUTING, opt.DRAWS)
-@click.option(
-    "--no-cache", is_flag=True, help="Recompute every stage (nothing read from or added to cache)."
-)
-@click.option("--no-report", is_flag=True, help="Do not write report.html.")
+@opt.comparison_options
 @opt.apply(*opt.TRAVEL)
 @opt.network_options
 @opt.scheduler_option

@@ -506,6 +506,16 @@ def quiet_option(func: F) -> F:
     return click.option("--quiet", is_flag=True, help="No progress messages.")(func)
 
 
+def comparison_options(func: F) -> F:
+    """``--no-cache`` and ``--no-report``: the comparison commands' (compare, sweep)."""
+    func = click.option("--no-report", is_flag=True, help="Do not write report.html.")(func)
+    return click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Recompute every stage (nothing read from or added to cache).",
+    )(func)
+
+
 def network_options(func: F) -> F:
     """The travel backend's settings and the road-graph cache folder."""
     return apply(*NETWORK_SETTINGS, cache_dir_option)(func)

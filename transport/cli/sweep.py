@@ -25,10 +25,7 @@ from transport.cli.render import console
     help="Comparison folder to write (each variant's folder in it is replaced atomically).",
 )
 @opt.apply(*opt.ROUTING, opt.DRAWS)
-@click.option(
-    "--no-cache", is_flag=True, help="Recompute every stage (nothing read from or added to cache)."
-)
-@click.option("--no-report", is_flag=True, help="Do not write report.html.")
+@opt.comparison_options
 @opt.apply(*opt.TRAVEL)
 @opt.network_options
 @opt.scheduler_option

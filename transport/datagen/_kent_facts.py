@@ -84,7 +84,7 @@ SPECIAL_SCHOOLS: tuple[SpecialSchool, ...] = (
     SpecialSchool("132148", "Oakley School", "Tunbridge Wells", "TN2 4NE", "PSCN", 120, 4, 19),
     SpecialSchool("119059", "St Nicholas' School", "Canterbury", "CT1 3JJ", "PSCN", 130, 4, 19),
     SpecialSchool("131748", "The Wyvern School", "Ashford", "TN23 4ER", "PSCN", 130, 4, 19),
-    # The 24th school: URN and postcode are placeholders (a real TN10 postcode in Tonbridge).
+    # The 24th school: URN and postcode are synthetic stand-ins (a real TN10 postcode, Tonbridge).
     SpecialSchool("118987", "Ridge View School", "Tonbridge", "TN10 4PT", "PSCN", 90, 4, 19),
     # C&I: communication and interaction (ASD, SLCN)
     SpecialSchool("119056", "Stone Bay School", "Broadstairs", "CT10 1EB", "C&I", 70, 11, 19),
