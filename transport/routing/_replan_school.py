@@ -30,7 +30,7 @@ unless moving them is worth it; summary.json leaves them out of the disturbed co
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from transport.changes import Journey, disturbance
@@ -77,6 +77,7 @@ class Line:
     origin: str | None = None
     locked: bool = False
     touched: bool = False
+    pinned: bool = False  # a part of a mixed-school route in force (:mod:`._replan_mixed`)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,8 @@ class SchoolReplan:
     repairs: list[tuple[str, str]] = field(default_factory=list)  # (route id, reason)
     touched: bool = False
     sunk: frozenset[str] | None = None  # while polishing: families already disturbed
+    # a pinned line's whole mixed route: its objective with this part as a draft (None: broken)
+    mixed: dict[str, Callable[[Draft], int | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.visit_of = {
@@ -295,18 +298,25 @@ class SchoolReplan:
             if line.locked:
                 continue
             d = line.draft
-            current = self.value(d)
+            whole = self.mixed.get(line.origin or "") if line.pinned else None
+            value = self.value if whole is None else whole
+            current = value(d)
+            if current is None:
+                continue
             own = self.sub.variants[d.variant].vehicle_type
             usable = ledger.usable(own)
             for pos in range(len(d.seq) + 1):
                 seq = d.seq[:pos] + (k,) + d.seq[pos:]
                 if not times_ok(self.sub, seq):
                     continue
-                for j in self._choices(seq, own, usable):
-                    new = Draft(j, seq)
-                    delta = self.value(new) - current
+                choices = self._choices(seq, own, usable)
+                for j in choices[:1] if whole is not None else choices:
+                    got = value(Draft(j, seq))
+                    if got is None:
+                        continue
+                    delta = got - current
                     if best is None or delta < best[0]:
-                        best = (delta, r, new)
+                        best = (delta, r, Draft(j, seq))
         j = best_variant(self.sub, (k,), usable=ledger.usable())
         if j is not None:
             alone = Draft(j, (k,))
@@ -342,7 +352,7 @@ class SchoolReplan:
     def downgrade(self, ledger: CapLedger) -> None:
         """A changed route steps down to a cheaper type when that is worth its disturbance."""
         for line in self.lines:
-            if line.locked or not line.touched:
+            if line.locked or line.pinned or not line.touched:
                 continue
             d = line.draft
             own = self.sub.variants[d.variant].vehicle_type
@@ -435,7 +445,7 @@ class SchoolReplan:
         return best
 
     def _best_move(self, ledger: CapLedger) -> tuple[int, list[tuple[int, Draft]]] | None:
-        free = [r for r, ln in enumerate(self.lines) if not ln.locked]
+        free = [r for r, ln in enumerate(self.lines) if not (ln.locked or ln.pinned)]
         if len(free) < 2:
             return None
         values = {r: self.value(self.lines[r].draft) for r in free}
@@ -508,7 +518,8 @@ class SchoolReplan:
     # -- 5. a search's plan, component by component ------------------------------------------
 
     def free_lines(self) -> list[Line]:
-        return [ln for ln in self.lines if not ln.locked]
+        """The lines a search may re-plan: neither locked nor a pinned mixed route's part."""
+        return [ln for ln in self.lines if not (ln.locked or ln.pinned)]
 
     def adopt(self, search: Sequence[Draft], ledger: CapLedger) -> dict[str, int]:
         """Take the search's routes where they are worth it (see the module docstring).

@@ -30,6 +30,7 @@ from transport.routing._problem import (
     make_variants,
     route_cost,
 )
+from transport.routing._replan_mixed import MixedInForce
 from transport.routing._replan_school import (
     REASON_CAP,
     REASON_FIT,
@@ -90,6 +91,8 @@ class _State:
     repairs: list[tuple[str, str]]
     placed: dict[str, str] = field(default_factory=dict)  # tonight's pupil → school
     ctx: Context | None = None
+    travel: TravelModel | None = None
+    mixed: dict[str, MixedInForce] = field(default_factory=dict)  # pinned mixed routes by id
 
 
 # -- seeds ------------------------------------------------------------------------------------
@@ -139,7 +142,7 @@ def seed_schools(
     variants = [v for v in make_variants(data.vehicles, params) if v.vehicle_type in usable]
     state = _State(
         data, previous, params, options, by_school, {}, {}, unrouted, [], dict(now),
-        replace(ctx, before=before),
+        replace(ctx, before=before), travel,
     )  # fmt: skip
     mixed_ids = {r.route_id for r in previous.routes if ";" in r.school_id}
     for r in previous.routes:
@@ -444,68 +447,6 @@ def _to(a: SubProblem, b: SubProblem, d: Draft) -> Draft | None:
 
 
 # -- the plan -----------------------------------------------------------------------------------
-
-
-def restore_mixed(state: _State, specs: list[RouteSpec], ledger: CapLedger) -> list[RouteSpec]:
-    """Mixed-school routes in force whose pupils all stay, unchanged, on its schools' parts
-    (and nobody else joined them) are put back together exactly as they ran: same vehicle,
-    order, pickup times and miles (nothing about them changed). The merge pass then works on
-    the other routes."""
-    previous = state.previous
-    vehicles = {v.vehicle_type: v for v in state.data.vehicles}
-    stops: dict[str, list[Stop]] = {}
-    for s in previous.stops:
-        stops.setdefault(s.route_id, []).append(s)
-    parts: dict[str, list[int]] = {}
-    for i, spec in enumerate(specs):
-        if spec.route_id is not None:
-            parts.setdefault(spec.route_id, []).append(i)
-    changed = previous.pupils.changed | previous.pupils.moved | previous.pupils.new
-    gone: set[int] = set()
-    restored: list[RouteSpec] = []
-    for r in previous.routes:
-        got = parts.get(r.route_id, [])
-        if ";" not in r.school_id or len(got) != len(r.school_id.split(";")):
-            continue
-        on_parts = [p for i in got for p in specs[i].pupils]
-        vehicle = vehicles.get(r.vehicle_type)
-        if (
-            vehicle is None
-            or sorted(on_parts) != sorted(r.pupils)
-            or any(p in changed for p in r.pupils)
-        ):
-            continue
-        for i in got:
-            ledger.swap(specs[i].vehicle.vehicle_type, None)
-        left = ledger.left.get(r.vehicle_type)
-        if left is not None and left <= 0:
-            for i in got:
-                ledger.swap(None, specs[i].vehicle.vehicle_type)
-            continue
-        ledger.swap(None, r.vehicle_type)
-        rows = sorted(stops[r.route_id], key=lambda s: s.seq)
-        visits: list[tuple[str, ...]] = []
-        stop_of = {p: state.data.pupil_by_id[p].stop_id for p in r.pupils}
-        for s in rows:
-            last = visits[-1][-1] if visits else None
-            if last is not None and stop_of[s.pupil_id] and stop_of[s.pupil_id] == stop_of[last]:
-                visits[-1] = (*visits[-1], s.pupil_id)
-            else:
-                visits.append((s.pupil_id,))
-        restored.append(
-            RouteSpec(
-                r.school_id,
-                vehicle,
-                r.has_pa,
-                tuple(visits),
-                rides=tuple(s.ride_min for s in rows),
-                miles=r.route_miles,
-                arrival=tuple(s.pickup + s.ride_min for s in rows),
-                route_id=r.route_id,
-            )
-        )
-        gone.update(got)
-    return [s for i, s in enumerate(specs) if i not in gone] + restored
 
 
 def route_specs(state: _State) -> list[RouteSpec]:

@@ -43,6 +43,7 @@ from transport.routing._pipeline import (
     _fits_alone,
 )
 from transport.routing._plan import build_routes, route_number
+from transport.routing._replan_mixed import mixed_in_force, pin_mixed, rebuild_mixed
 from transport.routing._replan_steps import (
     assign_ids,
     count_routes,
@@ -50,7 +51,6 @@ from transport.routing._replan_steps import (
     improve,
     place_loose_solos,
     replan_stability,
-    restore_mixed,
     route_specs,
     seed_schools,
     spec_disturbed,
@@ -192,6 +192,9 @@ def replan_routes(
     params = replace(params, travel=replace(params.travel, dwell_min=travel.dwell_min))
     say("re-planning: routes in force as seeds")
     state = seed_schools(data, placements, previous, params, options, travel, minutes)
+    if options.mixed_school:
+        state.mixed = mixed_in_force(state)
+        pin_mixed(state, state.mixed)
     ledger = count_routes(state)
     hold_caps(state, ledger)
     say("re-planning: inserting new and changed pupils")
@@ -221,7 +224,7 @@ def replan_routes(
     if options.mixed_school:
         from transport.routing._mixed import merge_mixed
 
-        specs = restore_mixed(state, specs, ledger)
+        specs = rebuild_mixed(state, specs, ledger)
         specs, info["mixed_school"] = merge_mixed(
             specs,
             state.by_school,
