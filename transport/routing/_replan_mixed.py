@@ -116,10 +116,14 @@ def whole_spec(
     visits: dict[str, Visits],
     *,
     ledger: CapLedger | None = None,
-) -> RouteSpec | None:
-    """The whole mixed route with these parts (visits by school), the parts in the order it
-    ran, in its own vehicle type when that fits (else the cheapest that fits, within the caps
-    of ``ledger``); None when a rule breaks."""
+) -> tuple[int, RouteSpec] | None:
+    """The best whole mixed route with these parts (visits by school) and its objective
+    (:func:`spec_value`); None when no arrangement keeps every rule.
+
+    Each part keeps its own order; the parts board in either order and the schools are
+    visited in either order (the order the route ran is tried first and wins ties), in the
+    route's own vehicle type when it fits (else the cheapest that fits, within the caps of
+    ``ledger``)."""
     data = state.data
     pupils = [data.pupil_by_id[p] for sid in unit.parts for v in visits[sid] for p in v]
     key = tuple(sorted(p.pupil_id for p in pupils))
@@ -128,25 +132,32 @@ def whole_spec(
         a, b = (state.by_school[s] for s in unit.schools)
         pair = _Pair(a, b, pupils, state.travel)
         unit.pairs[key] = pair
-    order = visits[unit.parts[0]] + visits[unit.parts[1]]
-    got = pair.evaluate(order, 0, state.params, state.options.strict_limits)
-    if got is None:
-        return None
-    rides, miles, arrival, school_id = got
     has_pa = any(p.needs_pa for p in pupils)
-    vehicle = _vehicle(state, unit, pupils, has_pa, round(miles, 2), ledger)
-    if vehicle is None:
-        return None
-    return RouteSpec(
-        school_id,
-        vehicle,
-        has_pa,
-        order,
-        tuple(rides),
-        miles,
-        tuple(arrival),
-        route_id=unit.route.route_id,
-    )
+    first, second = (visits[s] for s in unit.parts)
+    best: tuple[int, RouteSpec] | None = None
+    for order in (first + second, second + first):
+        for school in (0, 1):
+            got = pair.evaluate(order, school, state.params, state.options.strict_limits)
+            if got is None:
+                continue
+            rides, miles, arrival, school_id = got
+            vehicle = _vehicle(state, unit, pupils, has_pa, round(miles, 2), ledger)
+            if vehicle is None:
+                continue
+            spec = RouteSpec(
+                school_id,
+                vehicle,
+                has_pa,
+                order,
+                tuple(rides),
+                miles,
+                tuple(arrival),
+                route_id=unit.route.route_id,
+            )
+            value = spec_value(state, spec)
+            if best is None or value < best[0]:
+                best = (value, spec)
+    return best
 
 
 def _vehicle(
@@ -190,8 +201,8 @@ def whole_value(state: _State, unit: MixedInForce, drafts: dict[str, Draft]) -> 
     visits = _visits(state, unit, drafts)
     if not visits:
         return None
-    spec = whole_spec(state, unit, visits)
-    return None if spec is None else spec_value(state, spec)
+    got = whole_spec(state, unit, visits)
+    return None if got is None else got[0]
 
 
 def rebuild_mixed(state: _State, specs: list[RouteSpec], ledger: CapLedger) -> list[RouteSpec]:
@@ -236,11 +247,10 @@ def rebuild_mixed(state: _State, specs: list[RouteSpec], ledger: CapLedger) -> l
         elif r.route_id in units:
             unit = units[r.route_id]
             visits = {specs[i].school_id: specs[i].visits for i in got}
-            spec = whole_spec(state, unit, visits, ledger=ledger)
-            if spec is not None:
-                apart = sum(spec_value(state, specs[i]) for i in got)
-                if spec_value(state, spec) > apart:
-                    spec = None
+            whole = whole_spec(state, unit, visits, ledger=ledger)
+            apart = sum(spec_value(state, specs[i]) for i in got)
+            if whole is not None and whole[0] <= apart:
+                spec = whole[1]
         left = ledger.left.get(spec.vehicle.vehicle_type) if spec is not None else None
         if spec is None or (left is not None and left <= 0):
             for i in got:
