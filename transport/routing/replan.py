@@ -17,6 +17,9 @@ from the previous plan (:class:`PreviousPlan`) instead of from scratch:
   the repaired routes, and the search's plan is taken component by component only where the
   saving is worth the families it disturbs (:mod:`transport.routing._replan_school`); schools
   nothing happened to keep their routes exactly, so unchanged data re-plans to the same plan;
+* a mixed-school route in force stays one journey: its schools' parts are left alone by the
+  searches, a new pupil joins a part only where the whole route keeps its rules (priced on the
+  whole route), and the route is put back together (:mod:`transport.routing._replan_mixed`);
 * locked routes (under contract) are kept exactly, except that leavers drop out; a lock that
   cannot hold is reported with its reason, never silently broken;
 * a continuing route keeps its id; new routes are numbered after the highest id the series
