@@ -71,8 +71,8 @@ if TYPE_CHECKING:
 DEFAULT_CHANGE_COST = RoutingSettings().change_cost
 """£ a year one disturbed family is worth (``[routing] change_cost``, ``--change-cost``).
 
-£1,000 is about a quarter of a Kent pupil's transport in 2013 (£4,250 a year) and about 14 %
-of a taxi's annual day rate (190 × £38): a re-plan gives up a saving smaller than that for each
+£3,000 is about 70 % of a Kent pupil's transport in 2013 (£4,250 a year) and about 40 % of a
+taxi's annual day rate (190 × £38): a re-plan gives up a saving smaller than that for each
 family it would disturb, and takes one larger. A whole vehicle saved (£7,000 to £16,000 a year
 with its miles) still justifies moving the few families it carried; shaving a few miles off a
 route does not justify a new pickup time. Measured on the embedded Kent data over 20 nights
