@@ -105,3 +105,26 @@ def test_a_leaver_keeps_the_rest_of_a_mixed_route_together(in_force, leaver):
     assert route_schools(new) == route_schools(old)
     assert summary["stability"]["disturbed"] == 0
     assert summary["stability"]["routes"]["changed"] == 1
+
+
+def test_a_locked_mixed_route_keeps_its_order_but_for_a_leaver(in_force):
+    """A locked mixed route a pupil leaves runs on exactly as it ran but for the leaver (its
+    vehicle, its pupils in their order, its schools in their order), even at a change cost of
+    nothing (when another arrangement might be cheaper); the lock holds."""
+    data, before = in_force
+    old = _mixed_route(before)
+    locks = before.parent / "locks.csv"
+    locks.write_text(f"route_id\n{old.route_id}\n", encoding="utf-8")
+    _write(data / "pupils.csv", [r for r in _rows(data / "pupils.csv") if r["pupil_id"] != "A1"])
+    after = before.parent / "b"
+    scenario = Scenario(routing=RoutingSettings(work_limit=5, workers=1, seed=0, change_cost=0))
+    summary = solve_job(
+        data, after, scenario=scenario, unnamed=True, previous_dir=before, locks_file=locks
+    ).to_dict()
+    assert check_run(after, data) == []
+    new = _mixed_route(after)
+    assert new.route_id == old.route_id and new.vehicle_type == old.vehicle_type
+    assert new.pupils == tuple(p for p in old.pupils if p != "A1")
+    assert route_schools(new) == route_schools(old)
+    lock = summary["stability"]["locks"]
+    assert lock["held"] == 1 and lock["broken"] == []

@@ -116,14 +116,15 @@ def whole_spec(
     visits: dict[str, Visits],
     *,
     ledger: CapLedger | None = None,
+    as_ran: bool = False,
 ) -> tuple[int, RouteSpec] | None:
     """The best whole mixed route with these parts (visits by school) and its objective
     (:func:`spec_value`); None when no arrangement keeps every rule.
 
     Each part keeps its own order; the parts board in either order and the schools are
-    visited in either order (the order the route ran is tried first and wins ties), in the
-    route's own vehicle type when it fits (else the cheapest that fits, within the caps of
-    ``ledger``)."""
+    visited in either order (the order the route ran is tried first and wins ties; only that
+    one with ``as_ran``, for a locked route), in the route's own vehicle type when it fits
+    (else the cheapest that fits, within the caps of ``ledger``)."""
     data = state.data
     pupils = [data.pupil_by_id[p] for sid in unit.parts for v in visits[sid] for p in v]
     key = tuple(sorted(p.pupil_id for p in pupils))
@@ -135,8 +136,9 @@ def whole_spec(
     has_pa = any(p.needs_pa for p in pupils)
     first, second = (visits[s] for s in unit.parts)
     best: tuple[int, RouteSpec] | None = None
-    for order in (first + second, second + first):
-        for school in (0, 1):
+    orders = (first + second,) if as_ran else (first + second, second + first)
+    for order in orders:
+        for school in (0,) if as_ran else (0, 1):
             got = pair.evaluate(order, school, state.params, state.options.strict_limits)
             if got is None:
                 continue
@@ -247,7 +249,8 @@ def rebuild_mixed(state: _State, specs: list[RouteSpec], ledger: CapLedger) -> l
         elif r.route_id in units:
             unit = units[r.route_id]
             visits = {specs[i].school_id: specs[i].visits for i in got}
-            whole = whole_spec(state, unit, visits, ledger=ledger)
+            locked = r.route_id in previous.locks
+            whole = whole_spec(state, unit, visits, ledger=ledger, as_ran=locked)
             apart = sum(spec_value(state, specs[i]) for i in got)
             if whole is not None and whole[0] <= apart:
                 spec = whole[1]
