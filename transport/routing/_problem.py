@@ -445,11 +445,14 @@ def best_variant(
 ) -> int | None:
     """The cheapest variant that fits these visits (of the usable types), or ``None``."""
     cm = route_cm(sub, seq) if cm is None else cm
+    idx = list(seq)  # what fits() checks, summed once for every variant
+    wheels, seats = int(sub.wheels[idx].sum()), int(sub.seats[idx].sum())
+    needs_pa = bool(sub.needs_pa[idx].any())
     best, best_cost = None, None
     for k, v in enumerate(sub.variants):
         if usable is not None and v.vehicle_type not in usable:
             continue
-        if not fits(sub, v, seq):
+        if wheels > v.wheelchairs or seats > v.seats or (needs_pa and not v.has_pa):
             continue
         cost = v.fixed_pence + v.pence_per_cm * cm
         if best_cost is None or cost < best_cost:
