@@ -362,13 +362,12 @@ def build_subproblem(
     seats = np.array([len(g) for g in groups], dtype=np.int64) - wheels
     pa = np.array([any(pupils[i].needs_pa for i in g) for g in groups], dtype=bool)
     sized = []
+    needs = list(zip(seats.tolist(), wheels.tolist(), pa.tolist(), strict=True))  # per visit
     for v in variants:
-        eligible = [
-            k for k in range(len(groups)) if v.carries(int(seats[k]), int(wheels[k]), pa[k])
-        ]
+        eligible = [k for k, (s, w, a) in enumerate(needs) if v.carries(s, w, a)]
         if not eligible:
             continue
-        load = sum(int(seats[k] + wheels[k]) for k in eligible)
+        load = sum(needs[k][0] + needs[k][1] for k in eligible)
         sized.append(replace(v, copies=copies_for(v, len(eligible), load)))
     return SubProblem(
         school_id=school.school_id,
