@@ -43,6 +43,11 @@ class OnceCache(StageCache):
         self._memory: dict[tuple[str, str], Any] = {}
         self._held = threading.local()
 
+    @property
+    def active(self) -> bool:
+        """Always: without a folder the entries are kept in memory."""
+        return True
+
     def get(self, stage: str, key: str) -> Any | None:
         item = (stage, key)
         while True:

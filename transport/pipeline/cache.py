@@ -142,6 +142,12 @@ class StageCache:
     def __init__(self, folder: str | Path | None) -> None:
         self.folder = Path(folder) if folder is not None else None
 
+    @property
+    def active(self) -> bool:
+        """Whether entries are kept at all: without, a caller skips computing keys and the
+        JSON forms of results (seconds on a large data set) that nothing would read."""
+        return self.folder is not None
+
     def _path(self, stage: str, key: str) -> Path | None:
         return None if self.folder is None else self.folder / stage / f"{key}.json"
 

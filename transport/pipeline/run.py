@@ -315,36 +315,39 @@ def _placement_stage(
     own = factors if sc.placement.policy == "optimal" else PriceFactors()
     data = reprice_dataset(run.data, own)
     place_params = reprice_params(params, own)
-    key = digest(
-        {
-            "stage": "placement",
-            "code": code_digest("placement"),
-            "data": run.key(),
-            "policy": sc.placement.policy,
-            "scope": sc.placement.scope,
-            "capacity": [asdict(c) for c in sc.capacity],
-            "travel": travel_key(run.travel),
-            "params": place_params.to_dict(),
-            "prices": own.describe(),
-        }
-    )
-    hit = run.cache.get("placement", key)
-    if hit is not None:
-        run.reused.append("placement")
-        rows = [CapacityRow(**r) for r in hit["capacity_rows"]]
-        return placement_from(hit["placement"]), dict(hit["capacity"]), rows
+    key = None
+    if run.cache.active:  # no key (a digest of the whole data set) for a cache of nothing
+        key = digest(
+            {
+                "stage": "placement",
+                "code": code_digest("placement"),
+                "data": run.key(),
+                "policy": sc.placement.policy,
+                "scope": sc.placement.scope,
+                "capacity": [asdict(c) for c in sc.capacity],
+                "travel": travel_key(run.travel),
+                "params": place_params.to_dict(),
+                "prices": own.describe(),
+            }
+        )
+        hit = run.cache.get("placement", key)
+        if hit is not None:
+            run.reused.append("placement")
+            rows = [CapacityRow(**r) for r in hit["capacity_rows"]]
+            return placement_from(hit["placement"]), dict(hit["capacity"]), rows
     if sc.capacity:
         run.progress(f"{sc.name}: siting capacity changes")
     result, capacity, rows = run.stage(_place, sc, data, run.travel, place_params)
-    run.cache.put(
-        "placement",
-        key,
-        {
-            "placement": placement_json(result),
-            "capacity": capacity,
-            "capacity_rows": [asdict(r) for r in rows],
-        },
-    )
+    if key is not None:
+        run.cache.put(
+            "placement",
+            key,
+            {
+                "placement": placement_json(result),
+                "capacity": capacity,
+                "capacity_rows": [asdict(r) for r in rows],
+            },
+        )
     return result, capacity, rows
 
 
@@ -421,21 +424,23 @@ def _routes_stage(
                 progress=run.progress,
             )
         return plan, None
-    key = digest(
-        {
-            "stage": "routes",
-            "code": code_digest("routes"),
-            "data": run.key(),
-            "placement": digest(placement_json(placements)),
-            "travel": travel_key(run.travel),
-            "params": params.to_dict(),
-            "routing": asdict(routing),
-        }
-    )
-    hit = run.cache.get("routes", key)
-    if hit is not None:
-        run.reused.append("routes")
-        return plan_from(hit), key
+    key = None
+    if run.cache.active:  # no key and no JSON form of the plan for a cache of nothing
+        key = digest(
+            {
+                "stage": "routes",
+                "code": code_digest("routes"),
+                "data": run.key(),
+                "placement": digest(placement_json(placements)),
+                "travel": travel_key(run.travel),
+                "params": params.to_dict(),
+                "routing": asdict(routing),
+            }
+        )
+        hit = run.cache.get("routes", key)
+        if hit is not None:
+            run.reused.append("routes")
+            return plan_from(hit), key
     run.progress(f"{sc.name}: planning routes (limit {routing.time_limit_s:g} s)")
     if isinstance(run.executor, InlineExecutor) or run.executor.cluster:
         # here; on a cluster the per-school searches go to its workers, progress comes back
@@ -450,7 +455,8 @@ def _routes_stage(
         )
     else:  # elsewhere: progress events cannot come back from another process
         plan = run.stage(_plan, data, placements, run.travel, params, routing)
-    run.cache.put("routes", key, plan_json(plan))
+    if key is not None:
+        run.cache.put("routes", key, plan_json(plan))
     return plan, key
 
 

@@ -22,6 +22,7 @@ road miles under the travel model.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,13 @@ import numpy as np
 
 from transport.errors import PlacementError
 from transport.model import (
+    ANY_NEED,
     Dataset,
     Parameters,
     Placement,
     PlacementResult,
     Pupil,
+    School,
     Shortfall,
     Unplaced,
 )
@@ -57,11 +60,29 @@ class _Problem:
     matrix: TravelMatrix
 
 
+def suitable_matrix(pupils: Sequence[Pupil], schools: Sequence[School]) -> np.ndarray:
+    """``suitable[i, j]``: whether school ``j`` serves pupil ``i``'s need and age
+    (:meth:`transport.model.School.serves` for every pair, one need at a time in numpy)."""
+    out = np.zeros((len(pupils), len(schools)), dtype=bool)
+    if not len(pupils) or not len(schools):
+        return out
+    ages = np.array([p.age for p in pupils])
+    lo = np.array([s.age_min for s in schools])[None, :]
+    hi = np.array([s.age_max for s in schools])[None, :]
+    rows_of: dict[str, list[int]] = {}
+    for i, p in enumerate(pupils):
+        rows_of.setdefault(p.need, []).append(i)
+    for need, rows in rows_of.items():
+        serves = np.array([ANY_NEED in s.needs or need in s.needs for s in schools], dtype=bool)
+        idx = np.array(rows)
+        age = ages[idx][:, None]
+        out[idx] = serves[None, :] & (lo <= age) & (age <= hi)
+    return out
+
+
 def _setup(data: Dataset, travel: TravelModel) -> _Problem:
     schools = sorted(data.schools, key=lambda s: s.school_id)
-    suitable = np.array(
-        [[s.serves(p.need, p.age) for s in schools] for p in data.pupils], dtype=bool
-    ).reshape(len(data.pupils), len(schools))
+    suitable = suitable_matrix(data.pupils, schools)
     matrix = travel.travel_matrix(as_points(data.pupils), as_points(schools))
     return _Problem(
         school_ids=tuple(s.school_id for s in schools),

@@ -15,6 +15,7 @@ once). The saving is reported.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -35,7 +36,19 @@ def _fitting(
     """The types that fit these pupils and have a route left, counting those a merge frees."""
     has_pa = any(p.needs_pa for p in pupils)
     wheel = sum(p.wheelchair for p in pupils)
-    seats = len(pupils) - wheel + (1 if has_pa else 0)
+    return _fitting_counts(len(pupils), wheel, has_pa, vehicles, ledger, freed)
+
+
+def _fitting_counts(
+    pupils: int,
+    wheel: int,
+    has_pa: bool,
+    vehicles: Sequence[VehicleType],
+    ledger: CapLedger,
+    freed: list[str],
+) -> list[VehicleType]:
+    """:func:`_fitting` of ``pupils`` pupils, ``wheel`` of them in wheelchairs."""
+    seats = pupils - wheel + (1 if has_pa else 0)
     out = []
     for v in vehicles:
         if v.seats < seats or v.wheelchair_spaces < wheel:
@@ -59,6 +72,15 @@ class _Pair:
         pts = stack_points(as_points([a.school, b.school]), as_points(pupils))
         m = travel.travel_matrix(pts, pts)
         self.miles, self.minutes = np.asarray(m.miles), np.asarray(m.minutes)
+        self._limits: dict[bool, dict[str, float]] = {False: {}, True: {}}
+
+    def _limit(self, p: str, params: Parameters, strict: bool) -> float:
+        """Pupil ``p``'s effective ride limit, riding direct to their own school."""
+        own = 0 if self.placed[p] == self.schools[0].school_id else 1
+        direct = self.minutes.item(self.node[p], own)
+        limit = params.ride.effective_limit(self.pupils[p], direct, strict=strict)
+        self._limits[strict][p] = limit
+        return limit
 
     def evaluate(
         self, order: Visits, first: int, params: Parameters, strict: bool
@@ -66,32 +88,44 @@ class _Pair:
         """Rides (per pupil), miles and arrivals of a merged route, or None when a rule is
         broken."""
         second = 1 - first
-        nodes = [self.node[v[0]] for v in order]
-        to_first = [0.0] * len(nodes)
-        t = float(self.minutes[nodes[-1], first])
-        miles = float(self.miles[nodes[-1], first]) + float(self.miles[first, second])
-        to_first[-1] = t
-        for j in range(len(nodes) - 2, -1, -1):
-            t += float(self.minutes[nodes[j], nodes[j + 1]])
-            t += params.travel.dwell_of_visit(len(order[j + 1]))
-            miles += float(self.miles[nodes[j], nodes[j + 1]])
-            to_first[j] = t
-        delta = float(self.minutes[first, second]) + params.travel.dwell_min
-        if not np.isfinite(delta) or not np.isfinite(miles):
-            return None
+        minutes, miles_of = self.minutes.item, self.miles.item
+        dwell, per_pupil = params.travel.dwell_min, params.travel.dwell_per_pupil_min
+        limits = self._limits[strict]
         s1, s2 = self.schools[first], self.schools[second]
+        delta = minutes(first, second) + dwell
+        if not math.isfinite(delta):
+            return None
+        node, placed, first_id = self.node, self.placed, s1.school_id
+        # from the last pickup back to the first: each visit's ride to the first school,
+        # checked against its pupils' limits as soon as it is known
+        j = len(order) - 1
+        to_first = [0.0] * len(order)
+        here = node[order[j][0]]
+        t = minutes(here, first)
+        miles = miles_of(here, first) + miles_of(first, second)
+        while True:
+            to_first[j] = t
+            for p in order[j]:
+                ride = t + delta if placed[p] != first_id else t
+                limit = limits.get(p)
+                if ride > (self._limit(p, params, strict) if limit is None else limit):
+                    return None
+            if j == 0:
+                break
+            j, after = j - 1, here
+            here = node[order[j][0]]
+            t += minutes(here, after)
+            t += dwell + per_pupil * len(order[j + 1])  # TravelParams.dwell_of_visit
+            miles += miles_of(here, after)
+        if not math.isfinite(miles):
+            return None
         t1 = min(float(s1.arrive_by), float(s2.arrive_by) - delta)
         rides, arrival = [], []
         for visit, r in zip(order, to_first, strict=True):
             for p in visit:
-                pupil = self.pupils[p]
-                mine = 0 if self.placed[p] == s1.school_id else 1
-                ride = r if mine == 0 else r + delta
-                direct = float(self.minutes[self.node[p], first if mine == 0 else second])
-                if ride > params.ride.effective_limit(pupil, direct, strict=strict):
-                    return None
-                rides.append(ride)
-                arrival.append(t1 if mine == 0 else t1 + delta)
+                mine = placed[p] != first_id
+                rides.append(r + delta if mine else r)
+                arrival.append(t1 + delta if mine else t1)
         return rides, miles, arrival, f"{s1.school_id};{s2.school_id}"
 
 
@@ -146,6 +180,24 @@ def merge_mixed(
     near = np.minimum(np.asarray(m.miles), np.asarray(m.miles).T) <= radius_miles
     old_cost = {k: cost(specs[k]) for k in mergeable}
     old_disturbed = {k: disturbed(specs[k]) for k in mergeable} if disturbed else {}
+    # what each mergeable route's checks need, computed once (not once per pair of routes)
+    members_of = {k: specs[k].pupils for k in mergeable}
+    stops = {k: stops_of(specs[k]) for k in mergeable}
+    partners: dict[str, set[str]] = {}  # pupil → pupils they must not ride with
+    for pair_ids in incompatible:
+        if len(pair_ids) == 2:
+            x, y = tuple(pair_ids)
+            partners.setdefault(x, set()).add(y)
+            partners.setdefault(y, set()).add(x)
+    avoid = {k: set().union(*(partners.get(p, ()) for p in members_of[k])) for k in mergeable}
+    counts = {  # pupils, wheelchairs, whether a PA rides
+        k: (
+            len(members_of[k]),
+            sum(pupil[p].wheelchair for p in members_of[k]),
+            any(pupil[p].needs_pa for p in members_of[k]),
+        )
+        for k in mergeable
+    }
     candidates = []
     pairs = 0
     for i, j in itertools.combinations(range(len(sids)), 2):
@@ -153,23 +205,21 @@ def merge_mixed(
         if not near[i, j] or abs(a.school.arrive_by - b.school.arrive_by) > ARRIVE_BY_GAP_MIN:
             continue
         pairs += 1
-        members = [pupil[p] for k in by_sid[sids[i]] + by_sid[sids[j]] for p in specs[k].pupils]
-        pair = _Pair(a, b, members, travel)
+        members = [pupil[p] for k in by_sid[sids[i]] + by_sid[sids[j]] for p in members_of[k]]
+        pair: _Pair | None = None  # travel among the pair's pupils, once a merge needs it
         for ka, kb in itertools.product(by_sid[sids[i]], by_sid[sids[j]]):
-            both = specs[ka].pupils + specs[kb].pupils
-            if any(
-                frozenset((x, y)) in incompatible
-                for x in specs[ka].pupils
-                for y in specs[kb].pupils
-            ):
-                continue
+            if stops[ka] & stops[kb]:
+                continue  # a shared stop is one visit
+            if avoid[ka] and not avoid[ka].isdisjoint(members_of[kb]):
+                continue  # an incompatible pair of pupils
+            (na, wa, pa), (nb, wb, pb) = counts[ka], counts[kb]
+            has_pa = pa or pb
             freed = [specs[ka].vehicle.vehicle_type, specs[kb].vehicle.vehicle_type]
-            fitting = _fitting([pupil[p] for p in both], vehicles, ledger, freed)
+            fitting = _fitting_counts(na + nb, wa + wb, has_pa, vehicles, ledger, freed)
             if not fitting:
                 continue
-            if stops_of(specs[ka]) & stops_of(specs[kb]):
-                continue  # a shared stop is one visit
-            has_pa = any(pupil[p].needs_pa for p in both)
+            if pair is None:
+                pair = _Pair(a, b, members, travel)
             best = None
             for order in (specs[ka].visits + specs[kb].visits, specs[kb].visits + specs[ka].visits):
                 for first in (0, 1):

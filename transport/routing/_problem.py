@@ -362,13 +362,12 @@ def build_subproblem(
     seats = np.array([len(g) for g in groups], dtype=np.int64) - wheels
     pa = np.array([any(pupils[i].needs_pa for i in g) for g in groups], dtype=bool)
     sized = []
+    needs = list(zip(seats.tolist(), wheels.tolist(), pa.tolist(), strict=True))  # per visit
     for v in variants:
-        eligible = [
-            k for k in range(len(groups)) if v.carries(int(seats[k]), int(wheels[k]), pa[k])
-        ]
+        eligible = [k for k, (s, w, a) in enumerate(needs) if v.carries(s, w, a)]
         if not eligible:
             continue
-        load = sum(int(seats[k] + wheels[k]) for k in eligible)
+        load = sum(needs[k][0] + needs[k][1] for k in eligible)
         sized.append(replace(v, copies=copies_for(v, len(eligible), load)))
     return SubProblem(
         school_id=school.school_id,
@@ -445,11 +444,14 @@ def best_variant(
 ) -> int | None:
     """The cheapest variant that fits these visits (of the usable types), or ``None``."""
     cm = route_cm(sub, seq) if cm is None else cm
+    idx = list(seq)  # what fits() checks, summed once for every variant
+    wheels, seats = int(sub.wheels[idx].sum()), int(sub.seats[idx].sum())
+    needs_pa = bool(sub.needs_pa[idx].any())
     best, best_cost = None, None
     for k, v in enumerate(sub.variants):
         if usable is not None and v.vehicle_type not in usable:
             continue
-        if not fits(sub, v, seq):
+        if wheels > v.wheelchairs or seats > v.seats or (needs_pa and not v.has_pa):
             continue
         cost = v.fixed_pence + v.pence_per_cm * cm
         if best_cost is None or cost < best_cost:
