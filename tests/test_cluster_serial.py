@@ -3,8 +3,8 @@
 On a cluster the client's own work (reading, placement, building sub-problems, repair,
 mixed-school pairing, writing) does not shrink with more workers, so it was made faster:
 suitability in numpy, the great-circle matrix and the placement reasons in cache-sized blocks,
-no cache keys without a cache, the mixed-school pairing without repeated work, the small schools'
-exact answers on the workers. Each must give the very same plan: these tests hold each fast path
+no cache keys without a cache, the mixed-school pairing without repeated work (the small schools'
+exact answers stay in the client: as tasks they made a cluster slower). Each must give the very same plan: these tests hold each fast path
 to its plain definition.
 """
 
@@ -303,7 +303,8 @@ def test_mixed_school_pairing_makes_the_merges_of_its_plain_definition(tmp_path,
 
 
 # ---------------------------------------------------------------------------------------------
-# the small schools' exact answers, behind the searches
+# the small schools' exact answers: in the client, never a task (measured: as 162 more tasks on a
+# 2-worker Dask cluster the ten-county solve took 147.5 s against 141.2 s)
 
 
 class _Recording(_Inline):
@@ -328,7 +329,9 @@ class _Cluster:
         return self.recording
 
 
-def test_small_schools_are_answered_on_the_workers_after_the_searches(tmp_path, monkeypatch):
+def test_small_schools_are_answered_in_the_client_and_searches_go_largest_first(
+    tmp_path, monkeypatch
+):
     pupils = spread(30, "S1", seed=3) + spread(4, "S2", seed=4) + spread(6, "S3", seed=5)
     pupils += spread(3, "S4", seed=6)
     for p in pupils:
@@ -359,33 +362,18 @@ def test_small_schools_are_answered_on_the_workers_after_the_searches(tmp_path, 
     on_cluster = run_searches(subs, workers=2, executor=cluster, **common)  # type: ignore[arg-type]
     here = run_searches(subs, workers=1, **common)
     order = [s.school_id for s in cluster.recording.order]
-    first_round = len(heavy) + len(light)
     assert order[: len(heavy)] == [
         s.school_id for s in sorted(heavy, key=lambda s: (-s.n, s.school_id))
     ]
-    assert order[len(heavy) : first_round] == [
-        s.school_id for s in sorted(light, key=lambda s: (-s.n, s.school_id))
-    ]
-    assert set(order[first_round:]) <= {s.school_id for s in heavy}  # later rounds: searches
+    assert set(order) <= {s.school_id for s in heavy}  # no small school is a task
 
     def plans(report: Any) -> dict[str, Any]:  # every field but the wall time
         return {sid: replace(sol, wall_s=0.0) for sid, sol in report.solutions.items()}
 
     assert plans(on_cluster) == plans(here)
-    for s in light:  # each is the exact answer, as when it was solved in the client
+    for s in light:  # each is the exact answer
         direct = solve_subproblem(s, "auto")
         assert on_cluster.solutions[s.school_id].drafts == direct.drafts
-    # time mode still answers them in the client, before any search starts
-    timed = _Cluster()
-    run_searches(subs, workers=2, executor=timed, backend="auto",
-                 effort=Effort(time_limit_s=1.0), deadline=_soon(), seed=0)  # fmt: skip
-    assert {s.school_id for s in timed.recording.order} <= {s.school_id for s in heavy}
-
-
-def _soon() -> float:
-    import time
-
-    return time.time() + 1.0
 
 
 def test_math_isfinite_is_numpys_for_floats():

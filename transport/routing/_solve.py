@@ -30,7 +30,7 @@ import multiprocessing
 import signal
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -335,15 +335,9 @@ def run_searches(
             if best is not None:
                 on_first(best)
 
-    # work mode hands the small schools' exact answers to the workers too, behind the searches
-    # (they fill the end of the first round); time mode answers them here first
-    behind: list[SubProblem] = []
-    if effort.mode == "work" and heavy:
-        behind = sorted(light, key=lambda s: (-s.n, s.school_id))
-    else:
-        for s in light:
-            schools[s.school_id].take(solve_subproblem(s, backend))
-            first(s.school_id)
+    for s in light:
+        schools[s.school_id].take(solve_subproblem(s, backend))
+        first(s.school_id)
     lanes = max(1, min(workers, len(heavy) + (1 if effort.mode == "time" else 0)))
     if heavy:
         pool = (
@@ -353,7 +347,7 @@ def run_searches(
         )
         try:
             if effort.mode == "work":
-                _work_rounds(schools, heavy, pool, backend, work_moves or 0, seed, first, behind)
+                _work_rounds(schools, heavy, pool, backend, work_moves or 0, seed, first)
             else:
                 _time_slices(schools, heavy, pool, backend, deadline, lanes, seed, first)
         except BrokenProcessPool:
@@ -365,8 +359,7 @@ def run_searches(
             )
             inline = _Inline()
             if effort.mode == "work":
-                left = [s for s in behind if schools[s.school_id].best is None]
-                _work_rounds(schools, heavy, inline, backend, work_moves or 0, seed, first, left)
+                _work_rounds(schools, heavy, inline, backend, work_moves or 0, seed, first)
             else:
                 _time_slices(schools, heavy, inline, backend, deadline, 1, seed, first)
         except BaseException:
@@ -517,16 +510,10 @@ def _work_rounds(
     total: int,
     seed: int,
     first: Callable[[str], None],
-    light: Sequence[SubProblem] = (),
 ) -> None:
-    """Work mode: rounds of slices sharing the work left (see the module docstring).
-
-    ``light`` (schools answered exactly, no search) are sent after the first round's slices,
-    the largest schools' first, so that they fill the workers' time at the end of the round.
-    """
+    """Work mode: rounds of slices sharing the work left (see the module docstring)."""
     left = total
     longest = max(MIN_SLICE_WORK, total // SYNC_SLICES)  # restarts from the best, as in time mode
-    behind = list(light)
     for _ in range(WORK_ROUNDS):
         claim = [s.school_id for s in heavy if not schools[s.school_id].converged]
         if not claim or left < MIN_SLICE_WORK:
@@ -541,19 +528,11 @@ def _work_rounds(
             futures[sid] = pool.submit(
                 solve_subproblem, **schools[sid].task(backend, seed), moves=allot[sid]
             )
-        extra = {s.school_id: pool.submit(solve_subproblem, s, backend) for s in behind}
-        behind = []
         for sid in claim:
             sol = futures[sid].result()
             schools[sid].take(sol)
             left -= sol.work
             first(sid)
-        for sid, fut in extra.items():
-            schools[sid].take(fut.result())
-            first(sid)
-    for s in behind:  # no round ran: answered here
-        schools[s.school_id].take(solve_subproblem(s, backend))
-        first(s.school_id)
 
 
 def _leave_interrupts() -> None:
