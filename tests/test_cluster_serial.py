@@ -3,9 +3,9 @@
 On a cluster the client's own work (reading, placement, building sub-problems, repair,
 mixed-school pairing, writing) does not shrink with more workers, so it was made faster:
 suitability in numpy, the great-circle matrix and the placement reasons in cache-sized blocks,
-no cache keys without a cache, the mixed-school pairing without repeated work (the small schools'
-exact answers stay in the client: as tasks they made a cluster slower). Each must give the very same plan: these tests hold each fast path
-to its plain definition.
+no cache keys without a cache, the mixed-school pairing without repeated work (the small
+schools' exact answers stay in the client: as tasks they made a cluster slower). Each must give
+the very same plan: these tests hold each fast path to its plain definition.
 """
 
 from __future__ import annotations
