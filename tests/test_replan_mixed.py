@@ -8,7 +8,6 @@ boards matters to the other school's pupils). Every plan is checked by tests/che
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,8 @@ import pytest
 
 from tests._mixed_fixture import MIXED
 from tests.checker import check_run
+from tests.test_replan import rows as _rows
+from tests.test_replan import write_rows as _write
 from transport.changes import disturbances, journeys
 from transport.jobs import solve_job
 from transport.model import route_schools
@@ -24,18 +25,6 @@ from transport.scenario import RoutingSettings, Scenario
 
 SCENARIO = Scenario(routing=RoutingSettings(work_limit=5, workers=1, seed=0))
 IN_FORCE = ("A1", "A2", "B1", "B2")
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _write(path: Path, rows: list[dict[str, str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _solve(data: Path, out: Path, previous: Path | None = None) -> dict:
