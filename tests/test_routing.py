@@ -312,6 +312,90 @@ def test_time_mode_uses_the_limit_and_never_overruns(tmp_path):
     assert set(plan.info["search_s_by_school"]) == set(searched)
 
 
+def test_time_left_after_convergence_is_spent_searching_again(tmp_path):
+    """Two small schools converge in a fraction of the limit: the time left goes to new
+    searches of them, never past the limit."""
+    pupils = spread(10, "S1", seed=5) + spread(10, "S2", seed=6, dlat=0.2, dlon=-0.2)
+    schools = [school("S1"), school("S2", 0.2, -0.2, "08:45")]
+    data = read_dataset(write_data(tmp_path / "d", pupils, schools=schools))
+    placements = place_pupils(data, policy="keep")
+    limit = 6.0
+    plan = plan_routes(data, placements, options=RoutingOptions(time_limit_s=limit, workers=2))
+    assert plan.info["schools_searched_again"] >= 1
+    assert 0.9 * limit <= plan.info["wall_s"] <= 1.05 * limit
+    assert plan.info["search_s"] >= 0.9 * limit  # time searching, not waiting
+
+
+def test_search_again_off_ends_at_convergence(tmp_path):
+    """Without ``search_again`` (re-plans) the searches end when every school converged."""
+    import time
+
+    from transport.routing._solve import Effort, run_searches
+
+    subs = _sub_problems(tmp_path)
+    start = time.time()
+    report = run_searches(
+        subs,
+        backend="pyvrp",
+        workers=1,
+        effort=Effort(30.0),
+        deadline=start + 30.0,
+        search_again=False,
+    )
+    assert sorted(report.converged) == sorted(s.school_id for s in subs)
+    assert report.searched_again == [] and time.time() - start < 20.0
+
+
+def test_work_left_after_convergence_is_searched_again_identically(tmp_path):
+    """Work mode: every school converged with work left → searched again in the next round;
+    the work limit is used (less than one slice's minimum left over) and the plan is the same
+    on two runs."""
+    from transport.routing._solve import MIN_SLICE_WORK, WORK_UNIT_MOVES, Effort, run_searches
+
+    subs = _sub_problems(tmp_path)
+    ends = run_searches(
+        subs,
+        backend="pyvrp",
+        workers=1,
+        effort=Effort(work_limit=400),
+        work_moves=400 * WORK_UNIT_MOVES,
+        search_again=False,
+    )
+    assert sorted(ends.converged) == sorted(s.school_id for s in subs)
+    used = sum(ends.work.values())
+    limit = used + 4 * MIN_SLICE_WORK  # converged with this much left over
+    runs = [
+        run_searches(
+            subs, backend="pyvrp", workers=1, effort=Effort(work_limit=1), work_moves=limit, seed=0
+        )
+        for _ in range(2)
+    ]
+    assert runs[0].searched_again == sorted(s.school_id for s in subs)
+    assert sum(runs[0].work.values()) > used
+    plans = [{sid: (s.drafts, s.work) for sid, s in r.solutions.items()} for r in runs]
+    assert plans[0] == plans[1]
+
+
+def _sub_problems(tmp_path):
+    """The two schools' sub-problems (as the routing builds them)."""
+    import transport.routing._pipeline as pipeline
+
+    data, placements = two_schools(tmp_path)
+    seen: list = []
+    original = pipeline.run_searches
+
+    def capture(subs, **kwargs):
+        seen.extend(subs)
+        return original(subs, **kwargs)
+
+    pipeline.run_searches = capture
+    try:
+        plan_routes(data, placements, options=RoutingOptions(work_limit=1, workers=1))
+    finally:
+        pipeline.run_searches = original
+    return [s for s in seen if s.n > 8]
+
+
 def _burn(seconds: float) -> None:
     """Busy-loop one core (artificial load)."""
     import time

@@ -446,4 +446,5 @@ def _effort_info(effort: Effort, search: SearchReport) -> dict[str, Any]:
         "search_s_by_school": dict(sorted(search.seconds.items())),
         "work_by_school": units,
         "slices_by_school": dict(sorted(search.slices.items())),
+        "schools_searched_again": len(search.searched_again),
     }

@@ -53,6 +53,7 @@ REASON_RIDE = "a ride over its limit"
 REASON_PAIR = "incompatible pupils on board"
 REASON_SCHOOL = "school no longer in the data"
 REASON_MOVED = "a pupil moved home, stop or school"
+REASON_STOP = "its shared stop is one visit again (a pupil left)"
 POLISH_NEIGHBOURS = 6
 """Routes near a visit that the local search tries it in."""
 POLISH_MAX_MOVES = 200

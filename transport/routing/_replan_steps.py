@@ -36,6 +36,7 @@ from transport.routing._replan_school import (
     REASON_FIT,
     REASON_MOVED,
     REASON_SCHOOL,
+    REASON_STOP,
     REASON_WITHDRAWN,
     REPAIR_REASONS,
     Context,
@@ -411,6 +412,7 @@ def improve(state: _State, ledger: CapLedger) -> tuple[SearchReport, dict[str, i
         deadline=time.time() + seconds,
         work_moves=moves,
         seed=options.seed,
+        search_again=False,  # a re-plan is meant to be quick: it ends when its searches converge
     )
     counts = {"schools_searched": len(jobs), "adopted": 0, "pence_saved": 0, "disturbed": 0}
     for sid, (school, sub) in jobs.items():
@@ -569,6 +571,28 @@ def replan_stability(
     return out
 
 
+def _stop_rejoined(
+    state: _State, expected: tuple[str, ...], new: Route | None, routes: tuple[Route, ...]
+) -> str | None:
+    """:data:`REASON_STOP` when the locked route changed only by pupils of a shared stop that
+    is now one visit again: a stop is split over vehicles only while no one vehicle can take
+    its pupils, so once a leaver makes room the contract's one-visit rule outranks the lock
+    (pupils who travel alone are their own visit)."""
+    pupil = state.data.pupil_by_id
+    changed = set(expected) ^ set(new.pupils if new is not None else ())
+    stops = {pupil[p].stop_id if p in pupil else None for p in changed}
+    if not changed or None in stops:
+        return None
+    carried_by: dict[str | None, set[str]] = {}
+    for route in routes:
+        for p in route.pupils:
+            if p in pupil and pupil[p].stop_id in stops and not pupil[p].solo:
+                carried_by.setdefault(pupil[p].stop_id, set()).add(route.route_id)
+    if all(len(carried_by.get(stop, ())) == 1 for stop in stops):
+        return REASON_STOP
+    return None
+
+
 def _locks(
     state: _State, routes: tuple[Route, ...], repairs: list[tuple[str, str]]
 ) -> dict[str, Any]:
@@ -589,7 +613,7 @@ def _locks(
             continue
         expected = tuple(p for p in r.pupils if p not in left)
         if (new is None or new.pupils != expected) and not reasons:
-            reasons.append(REASON_MOVED)
+            reasons.append(_stop_rejoined(state, expected, new, routes) or REASON_MOVED)
         if new is not None and new.vehicle_type != r.vehicle_type and not reasons:
             reasons.append(REASON_WITHDRAWN if REASON_FIT not in reasons else REASON_FIT)
         if reasons:

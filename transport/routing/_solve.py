@@ -10,18 +10,21 @@ Two modes (:class:`Effort`):
     hands its time back. When a worker is free it takes the school that has had least time for
     its weight (``pupils ** BUDGET_EXPONENT``), first every school once (largest first), then
     the unconverged ones again, and when no school waits it runs a second search (another
-    seed) of the largest school still searching. So the plan uses the whole time limit
-    whenever a school still has searching to do, and plans of the same seed may differ from
-    run to run (the machine's speed decides how far each search gets).
+    seed) of the largest school still searching. Once every school has converged, the time
+    left is spent searching converged schools *again* (least time for their weight first,
+    new seeds from their best plan, and a new wait for convergence). So the plan uses the whole
+    time limit, and plans of the same seed may differ from run to run (the machine's speed
+    decides how far each search gets).
 
 *work* (``--work-limit N``)
     Deterministic: the searches stop on work, never on the clock. ``N`` is in units of
     :data:`WORK_UNIT_MOVES` local-search move evaluations (PyVRP; for the OR-Tools backend one
     unit is :data:`WORK_UNIT_ORTOOLS` solutions). Work is shared in rounds: every school still
     searching gets a share of the work left in proportion to its weight; schools that converge
-    hand back what they did not use, and the next round shares it again. Every slice is a
-    deterministic function of its inputs, so the same data, seed and work limit give the same
-    plan on any machine under any load.
+    hand back what they did not use, and the next round shares it again; when every school has
+    converged with work left, they are all searched again (new seeds) in the next round. Every
+    slice is a deterministic function of its inputs, so the same data, seed and work limit give
+    the same plan on any machine under any load.
 """
 
 from __future__ import annotations
@@ -215,6 +218,20 @@ class _School:
     converged: bool = False
     cut_short: bool = False
     history: tuple[int, int] = (0, 0)  # iterations since the best plan, longest wait for one
+    again: bool = False  # converged, and searched again with new seeds (time or work left)
+    restarts: int = 0
+
+    @property
+    def searching(self) -> bool:
+        """Whether the school still claims a share of the effort."""
+        return needs_search(self.sub) and (not self.converged or self.again)
+
+    def search_again(self) -> None:
+        """Search a converged school again: new seeds from its best plan, and a new wait for
+        convergence (the longest wait for a better plan it has seen is kept)."""
+        self.again = True
+        self.restarts += 1
+        self.history = (0, self.history[1])
 
     def take(self, sol: SubSolution) -> bool:
         """Keep the better of the best so far and a slice's answer; True if it improved."""
@@ -222,6 +239,7 @@ class _School:
         self.seconds += sol.wall_s
         self.work += sol.work
         self.converged = self.converged or sol.converged
+        self.again = self.again and not sol.converged
         self.history = (sol.history[0], max(self.history[1], sol.history[1]))
         if self.best is None or _served_cost(self.sub, sol.drafts) > _served_cost(
             self.sub, self.best.drafts
@@ -250,6 +268,7 @@ class SearchReport:
     slices: dict[str, int] = field(default_factory=dict)
     converged: list[str] = field(default_factory=list)
     cut_short: list[str] = field(default_factory=list)
+    searched_again: list[str] = field(default_factory=list)  # converged, then searched again
     wall_s: float = 0.0
 
     def merge(self, other: SearchReport) -> None:
@@ -260,6 +279,7 @@ class SearchReport:
                 mine[k] = mine.get(k, 0) + v
         self.converged = sorted(set(self.converged) | set(other.converged))
         self.cut_short = sorted(set(self.cut_short) | set(other.cut_short))
+        self.searched_again = sorted(set(self.searched_again) | set(other.searched_again))
         self.wall_s += other.wall_s
 
 
@@ -314,12 +334,14 @@ def run_searches(
     seed: int = 0,
     on_first: Callable[[SubSolution], None] | None = None,
     executor: Executor | None = None,
+    search_again: bool = True,
 ) -> SearchReport:
     """Solve every sub-problem: small ones at once, the others searched with the effort given.
 
     Time mode searches until ``deadline`` (seconds since the epoch); work mode shares
     ``work_moves`` local-search moves. ``on_first`` is called once per school with its first
-    answer (progress).
+    answer (progress). ``search_again``: once every school has converged, spend the time or
+    work left searching them again (new seeds); without it the searches end there.
     """
     started = time.perf_counter()
     schools = {s.school_id: _School(s, weight(s)) for s in subs}
@@ -347,9 +369,13 @@ def run_searches(
         )
         try:
             if effort.mode == "work":
-                _work_rounds(schools, heavy, pool, backend, work_moves or 0, seed, first)
+                _work_rounds(
+                    schools, heavy, pool, backend, work_moves or 0, seed, first, search_again
+                )
             else:
-                _time_slices(schools, heavy, pool, backend, deadline, lanes, seed, first)
+                _time_slices(
+                    schools, heavy, pool, backend, deadline, lanes, seed, first, search_again
+                )
         except BrokenProcessPool:
             warnings.warn(
                 "routing worker processes could not start (a script that plans routes needs "
@@ -359,9 +385,13 @@ def run_searches(
             )
             inline = _Inline()
             if effort.mode == "work":
-                _work_rounds(schools, heavy, inline, backend, work_moves or 0, seed, first)
+                _work_rounds(
+                    schools, heavy, inline, backend, work_moves or 0, seed, first, search_again
+                )
             else:
-                _time_slices(schools, heavy, inline, backend, deadline, 1, seed, first)
+                _time_slices(
+                    schools, heavy, inline, backend, deadline, 1, seed, first, search_again
+                )
         except BaseException:
             _close(pool, interrupted=True)
             raise
@@ -387,8 +417,11 @@ def run_searches(
                 report.converged.append(sid)
             if st.cut_short:
                 report.cut_short.append(sid)
+            if st.restarts:
+                report.searched_again.append(sid)
     report.converged.sort()
     report.cut_short.sort()
+    report.searched_again.sort()
     report.wall_s = time.perf_counter() - started
     return report
 
@@ -402,6 +435,7 @@ def _time_slices(
     lanes: int,
     seed: int,
     first: Callable[[str], None],
+    search_again: bool = True,
 ) -> None:
     """Time mode: slices on free workers until the deadline (see the module docstring).
 
@@ -415,8 +449,7 @@ def _time_slices(
     running: dict[Future, tuple[str, float, float]] = {}  # future → school, seconds, start
 
     def searching(sid: str) -> bool:
-        st = schools[sid]
-        return needs_search(st.sub) and not st.converged
+        return schools[sid].searching
 
     def fair_slice(sid: str, now: float) -> float:
         left = end - now
@@ -434,11 +467,18 @@ def _time_slices(
             return max(
                 idle, key=lambda s: (schools[s].weight / (schools[s].seconds + 1e-3), s)
             ), False
-        if end - now < TWIN_MIN_S:
+        if end - now < MIN_SLICE_S:
             return None
         twins = [s for s in schools if searching(s) and schools[s].running == 1]
-        if twins:
+        if twins and end - now >= TWIN_MIN_S:
             return max(twins, key=lambda s: (schools[s].weight, s)), True
+        # every school has converged or is running: time is left, so search the converged
+        # school that has had least time for its weight again, with new seeds
+        again = [s for s in schools if needs_search(schools[s].sub) and not schools[s].running]
+        if again and search_again:
+            sid = max(again, key=lambda s: (schools[s].weight / (schools[s].seconds + 1e-3), s))
+            schools[sid].search_again()
+            return sid, False
         return None
 
     while True:
@@ -510,14 +550,21 @@ def _work_rounds(
     total: int,
     seed: int,
     first: Callable[[str], None],
+    search_again: bool = True,
 ) -> None:
     """Work mode: rounds of slices sharing the work left (see the module docstring)."""
     left = total
     longest = max(MIN_SLICE_WORK, total // SYNC_SLICES)  # restarts from the best, as in time mode
     for _ in range(WORK_ROUNDS):
-        claim = [s.school_id for s in heavy if not schools[s.school_id].converged]
-        if not claim or left < MIN_SLICE_WORK:
+        if left < MIN_SLICE_WORK:
             break
+        claim = [s.school_id for s in heavy if schools[s.school_id].searching]
+        if not claim and not search_again:
+            break
+        if not claim:  # every school converged with work left: search them all again
+            for s in heavy:
+                schools[s.school_id].search_again()
+            claim = [s.school_id for s in heavy]
         weights = {sid: work_weight(schools[sid].sub) for sid in claim}
         wsum = sum(weights.values())
         floor = min(MIN_SLICE_WORK, left // len(claim))  # every school some work, in total
