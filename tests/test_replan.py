@@ -177,6 +177,20 @@ def test_a_leaver_disturbs_nobody_off_their_route(tmp_path_factory, town, data_)
     assert s["routes"]["new"] == 0
 
 
+def replan_locked(data: Path, tmp: Path, locks: Path) -> dict:
+    """Re-plan ``tmp/a`` into ``tmp/b`` with the routes in ``locks`` locked (re-optimising
+    whenever it saves anything); the plan keeps every rule."""
+    summary = solve_job(
+        data,
+        tmp / "b",
+        scenario=Scenario(routing=RoutingSettings(work_limit=2, workers=1, change_cost=0)),
+        previous_dir=tmp / "a",
+        locks_file=locks,
+    ).to_dict()
+    assert check_run(tmp / "b", data) == []
+    return summary
+
+
 @PROPS
 @given(towns(n_min=5), st.data())
 def test_locked_routes_hold_but_for_leavers(tmp_path_factory, town, data_):
@@ -198,14 +212,7 @@ def test_locked_routes_hold_but_for_leavers(tmp_path_factory, town, data_):
     write_data(
         tmp / "d", [p for p in pupils if p["pupil_id"] not in leavers] + extra, schools=schools
     )
-    summary = solve_job(
-        data,
-        tmp / "b",
-        scenario=Scenario(routing=RoutingSettings(work_limit=2, workers=1, change_cost=0)),
-        previous_dir=tmp / "a",
-        locks_file=locks,
-    ).to_dict()
-    assert check_run(tmp / "b", data) == []
+    summary = replan_locked(data, tmp, locks)
     new = {r.route_id: r for r in read_run(tmp / "b").routes}
     lock = summary["stability"]["locks"]
     assert lock["requested"] == len(locked)
@@ -247,14 +254,7 @@ def test_a_lock_gives_way_to_a_shared_stop_made_whole_by_a_leaver(tmp_path):
     locks = tmp_path / "locks.csv"
     locks.write_text("route_id,operator_id\n" + "".join(f"{r},OP1\n" for r in old))
     write_data(tmp_path / "d", [p for p in pupils if p["pupil_id"] != leaver], schools=schools)
-    summary = solve_job(
-        data,
-        tmp_path / "b",
-        scenario=Scenario(routing=RoutingSettings(work_limit=2, workers=1, change_cost=0)),
-        previous_dir=tmp_path / "a",
-        locks_file=locks,
-    ).to_dict()
-    assert check_run(tmp_path / "b", data) == []
+    summary = replan_locked(data, tmp_path, locks)
     lock = summary["stability"]["locks"]
     new = {r.route_id: r for r in read_run(tmp_path / "b").routes}
     kept = [p for p in shared.pupils if p != leaver]

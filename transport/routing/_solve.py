@@ -559,9 +559,9 @@ def _work_rounds(
         if left < MIN_SLICE_WORK:
             break
         claim = [s.school_id for s in heavy if schools[s.school_id].searching]
-        if not claim and not search_again:
-            break
         if not claim:  # every school converged with work left: search them all again
+            if not search_again:
+                break
             for s in heavy:
                 schools[s.school_id].search_again()
             claim = [s.school_id for s in heavy]
