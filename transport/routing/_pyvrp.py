@@ -47,9 +47,11 @@ NEIGHBOURS = 20
 LARGE_NEIGHBOURS_FROM = 150  # visits; larger problems get 40 neighbours
 CONVERGE_GAP_FACTOR = 3  # converged: no better plan in 3 × the longest wait for one so far
 MAX_PAIR_DIMENSIONS = 16  # more pairs in one school: the rest are repaired afterwards
-MAX_PERTURB_SMALL = 10
-MAX_PERTURB_LARGE = 5
-LARGE = 80
+MAX_PERTURB = 10
+"""At most this many perturbations per iteration of the iterated local search (PyVRP's
+default: 25). Measured with whole-school searches of Kent's largest schools
+(``benchmarks/tune_search.py``), every school cheaper with 10 than with 3, 5, 7, 15 or 25 at
+the 10-20 s such a school gets in a 120 s plan, and at 80 s."""
 ACCEPT_HISTORY = 300
 """Late-acceptance history of the iterated local search (PyVRP's default). Measured with
 ``benchmarks/tune_search.py`` and whole Kent plans: a history of 10 gives plans 0.8 % cheaper at
@@ -221,8 +223,8 @@ def _search(
     """PyVRP's own ``solve``, with penalties scaled to our costs.
 
     Measured on generated Kent-like schools (``benchmarks/routing_vs_peers.py``): 20
-    neighbours and at most 5 (large schools) or 10 perturbations per iteration instead of
-    PyVRP's 50 and 25 cost 11 % less at the same time on 300 pupils, 7 % on 100.
+    neighbours instead of PyVRP's 50 cost less at the same time; the perturbations are
+    :data:`MAX_PERTURB`.
 
     PyVRP's default penalties (at most 100,000 per unit of violation) are below the fixed cost
     of one vehicle in pence, so the search would rather overload a vehicle than add one. Here
@@ -232,8 +234,8 @@ def _search(
     rng = RandomNumberGenerator(seed=seed)
     params = NeighbourhoodParams(num_neighbours=neighbours_for(data.num_clients))
     neighbours = compute_neighbours(data, params)
-    most = MAX_PERTURB_LARGE if data.num_clients >= LARGE else MAX_PERTURB_SMALL
-    ls = LocalSearch(data, rng, neighbours, PerturbationManager(PerturbationParams(1, most)))
+    perturb = PerturbationManager(PerturbationParams(1, MAX_PERTURB))
+    ls = LocalSearch(data, rng, neighbours, perturb)
     for op in OPERATORS:
         if op.supports(data):
             ls.add_operator(op(data))
